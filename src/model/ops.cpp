@@ -1,0 +1,56 @@
+#include "model/ops.h"
+
+#include <cmath>
+#include <vector>
+
+namespace lkv::ops {
+
+void rms_norm(const float* x, const float* weight, float* y, int n, float eps) {
+  double sum = 0.0;
+  for (int i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(sum / n + static_cast<double>(eps)));
+  for (int i = 0; i < n; ++i) y[i] = x[i] * scale * weight[i];
+}
+
+void rope(float* x, int n_heads, int head_dim, int n_rot, int32_t position, float base, float freq_scale,
+          RopeStyle style) {
+  const int half = n_rot / 2;
+  // Angles are computed in double: at 32K positions a float angle loses several bits.
+  thread_local std::vector<float> cos_table, sin_table;
+  cos_table.resize(static_cast<size_t>(half));
+  sin_table.resize(static_cast<size_t>(half));
+  for (int i = 0; i < half; ++i) {
+    const double theta = static_cast<double>(position) * freq_scale *
+                         std::pow(static_cast<double>(base), -2.0 * i / static_cast<double>(n_rot));
+    cos_table[static_cast<size_t>(i)] = static_cast<float>(std::cos(theta));
+    sin_table[static_cast<size_t>(i)] = static_cast<float>(std::sin(theta));
+  }
+  for (int h = 0; h < n_heads; ++h) {
+    float* v = x + static_cast<size_t>(h) * head_dim;
+    for (int i = 0; i < half; ++i) {
+      const int a = style == RopeStyle::Norm ? 2 * i : i;
+      const int b = style == RopeStyle::Norm ? 2 * i + 1 : i + half;
+      const float c = cos_table[static_cast<size_t>(i)], s = sin_table[static_cast<size_t>(i)];
+      const float x0 = v[a], x1 = v[b];
+      v[a] = x0 * c - x1 * s;
+      v[b] = x0 * s + x1 * c;
+    }
+  }
+}
+
+float gelu_tanh(float x) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x)));
+}
+
+float silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+void gated_activation(const float* gate, const float* up, float* out, int64_t n, FfnActivation act) {
+  if (act == FfnActivation::GeluTanh) {
+    for (int64_t i = 0; i < n; ++i) out[i] = gelu_tanh(gate[i]) * up[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = silu(gate[i]) * up[i];
+  }
+}
+
+}  // namespace lkv::ops

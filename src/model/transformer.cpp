@@ -1,0 +1,229 @@
+#include "model/transformer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "model/ops.h"
+#include "model/vec_f32.h"
+#include "tensor/quantize.h"
+#include "util/error.h"
+
+namespace lkv {
+
+Batch Batch::from_tokens(const std::vector<int32_t>& tokens, int32_t first_position, bool all_logits) {
+  Batch b;
+  b.tokens = tokens;
+  b.n_rows = static_cast<int>(tokens.size());
+  b.positions.resize(tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i) b.positions[i] = first_position + static_cast<int32_t>(i);
+  if (all_logits) {
+    for (int i = 0; i < b.n_rows; ++i) b.logit_rows.push_back(i);
+  } else if (b.n_rows > 0) {
+    b.logit_rows.push_back(b.n_rows - 1);
+  }
+  return b;
+}
+
+Transformer::Transformer(const Model& model, int n_threads)
+    : model_(model), pool_(std::make_unique<ThreadPool>(std::max(1, n_threads))) {}
+
+Transformer::~Transformer() = default;
+
+KVCache Transformer::make_cache() const {
+  const HParams& hp = model_.hparams;
+  KVCacheShape shape;
+  shape.n_layer = hp.n_layer;
+  shape.n_head_kv = hp.n_head_kv;
+  shape.head_dim = hp.head_dim;
+  shape.sliding_window = hp.sliding_window;
+  shape.layer_is_swa = hp.layer_is_swa;
+  return KVCache(shape);
+}
+
+void Transformer::embed(const Batch& batch, float* x) {
+  const HParams& hp = model_.hparams;
+  const size_t d = static_cast<size_t>(hp.n_embd);
+  if (batch.embeddings) {
+    std::memcpy(x, batch.embeddings, sizeof(float) * d * static_cast<size_t>(batch.n_rows));
+    return;
+  }
+  const WeightView& e = model_.weights.token_embd;
+  for (int r = 0; r < batch.n_rows; ++r) {
+    const int32_t t = batch.tokens[static_cast<size_t>(r)];
+    if (t < 0 || t >= hp.n_vocab) fail("token id {} is outside the vocabulary [0, {})", t, hp.n_vocab);
+    float* row = x + static_cast<size_t>(r) * d;
+    dequantize_row(e.type, static_cast<const uint8_t*>(e.data) + static_cast<size_t>(t) * e.row_bytes, row, hp.n_embd);
+    if (hp.embed_scale != 1.0f) {
+      for (size_t i = 0; i < d; ++i) row[i] *= hp.embed_scale;
+    }
+  }
+}
+
+void Transformer::attention(int layer, int m, const int32_t* positions, const float* q, const KVCache& cache,
+                            float* out, AttentionObserver* observer) {
+  const HParams& hp = model_.hparams;
+  const int hd = hp.head_dim;
+  const int n_head = hp.n_head;
+  const int n_gqa = hp.n_gqa();
+  const bool swa = hp.is_swa(layer);
+  const int n_entries = cache.n_entries(layer);
+  const bool want_probs = observer && observer->wants_probs(layer);
+
+  // Tasks: (head, block of query rows). Small blocks keep both threads busy on short batches.
+  const int rows_per_task = std::max(1, std::min(16, m / 2));
+  const int blocks = (m + rows_per_task - 1) / rows_per_task;
+  std::vector<std::vector<float>> scores(static_cast<size_t>(pool_->size()));
+
+  pool_->run(static_cast<int64_t>(n_head) * blocks, [&](int64_t task, int thread) {
+    const int h = static_cast<int>(task / blocks);
+    const int block = static_cast<int>(task % blocks);
+    const int g = h / n_gqa;
+    const float* keys = cache.keys(layer, g);
+    const float* values = cache.values(layer, g);
+    const int32_t* pos = cache.positions(layer, g);
+    std::vector<float>& s = scores[static_cast<size_t>(thread)];
+    if (static_cast<int>(s.size()) < n_entries) s.resize(static_cast<size_t>(n_entries));
+
+    const int r_end = std::min(m, (block + 1) * rows_per_task);
+    for (int r = block * rows_per_task; r < r_end; ++r) {
+      const int32_t p = positions[r];
+      const int hi = static_cast<int>(std::upper_bound(pos, pos + n_entries, p) - pos);
+      const int lo = swa ? static_cast<int>(std::lower_bound(pos, pos + hi, p - hp.sliding_window + 1) - pos) : 0;
+      const float* qr = q + (static_cast<size_t>(r) * n_head + h) * hd;
+      float* o = out + (static_cast<size_t>(r) * n_head + h) * hd;
+      std::fill(o, o + hd, 0.0f);
+      if (hi <= lo) continue;
+
+      float max_score = -std::numeric_limits<float>::infinity();
+      for (int j = lo; j < hi; ++j) {
+        s[static_cast<size_t>(j)] = vec::dot(qr, keys + static_cast<size_t>(j) * hd, hd);
+        max_score = std::max(max_score, s[static_cast<size_t>(j)]);
+      }
+      double sum = 0.0;
+      for (int j = lo; j < hi; ++j) {
+        const float e = std::exp(s[static_cast<size_t>(j)] - max_score);
+        s[static_cast<size_t>(j)] = e;
+        sum += e;
+      }
+      const float inv = static_cast<float>(1.0 / sum);
+      for (int j = lo; j < hi; ++j) {
+        s[static_cast<size_t>(j)] *= inv;
+        vec::axpy(s[static_cast<size_t>(j)], values + static_cast<size_t>(j) * hd, o, hd);
+      }
+      if (want_probs) {
+        std::fill(s.begin(), s.begin() + lo, 0.0f);
+        std::fill(s.begin() + hi, s.begin() + n_entries, 0.0f);
+        observer->on_probs(layer, h, r, thread, s.data(), n_entries);
+      }
+    }
+  });
+}
+
+void Transformer::forward(const Batch& batch, KVCache& cache, std::vector<float>* logits, AttentionObserver* observer) {
+  const HParams& hp = model_.hparams;
+  const ModelWeights& w = model_.weights;
+  const int m = batch.n_rows;
+  if (m <= 0) fail("empty batch: at least one row is needed");
+  if (static_cast<int>(batch.positions.size()) != m) fail("batch has {} rows but {} positions", m, batch.positions.size());
+  if (!batch.embeddings && static_cast<int>(batch.tokens.size()) != m) {
+    fail("batch has {} rows but {} tokens", m, batch.tokens.size());
+  }
+  for (int r = 0; r < m; ++r) {
+    const int32_t p = batch.positions[static_cast<size_t>(r)];
+    if (p < 0 || (r > 0 && p <= batch.positions[static_cast<size_t>(r) - 1]) || (r == 0 && p < cache.next_position())) {
+      fail("batch position {} at row {} is invalid: positions must increase and continue after {}", p, r,
+           cache.next_position() - 1);
+    }
+  }
+
+  const size_t d = static_cast<size_t>(hp.n_embd);
+  const size_t hd = static_cast<size_t>(hp.head_dim);
+  const size_t q_width = static_cast<size_t>(hp.n_head) * hd;
+  const size_t kv_width = static_cast<size_t>(hp.n_head_kv) * hd;
+  const size_t ff = static_cast<size_t>(hp.n_ff);
+  const size_t rows = static_cast<size_t>(m);
+  x_.resize(rows * d);
+  h_.resize(rows * d);
+  q_.resize(rows * q_width);
+  k_.resize(rows * kv_width);
+  v_.resize(rows * kv_width);
+  attn_.resize(rows * q_width);
+  proj_.resize(rows * d);
+  gate_.resize(rows * ff);
+  up_.resize(rows * ff);
+
+  embed(batch, x_.data());
+  const int32_t* positions = batch.positions.data();
+
+  for (int il = 0; il < hp.n_layer; ++il) {
+    const LayerWeights& l = w.layers[static_cast<size_t>(il)];
+    const bool swa = hp.is_swa(il);
+
+    for (size_t r = 0; r < rows; ++r) ops::rms_norm(&x_[r * d], l.attn_norm.data(), &h_[r * d], hp.n_embd, hp.rms_eps);
+    matmul(l.wq, h_.data(), m, q_.data(), *pool_);
+    matmul(l.wk, h_.data(), m, k_.data(), *pool_);
+    matmul(l.wv, h_.data(), m, v_.data(), *pool_);
+
+    for (size_t r = 0; r < rows; ++r) {
+      float* qr = &q_[r * q_width];
+      float* kr = &k_[r * kv_width];
+      float* vr = &v_[r * kv_width];
+      if (!l.bq.empty()) for (size_t i = 0; i < q_width; ++i) qr[i] += l.bq[i];
+      if (!l.bk.empty()) for (size_t i = 0; i < kv_width; ++i) kr[i] += l.bk[i];
+      if (!l.bv.empty()) for (size_t i = 0; i < kv_width; ++i) vr[i] += l.bv[i];
+      if (!l.q_norm.empty()) {
+        for (int h = 0; h < hp.n_head; ++h) ops::rms_norm(qr + h * hd, l.q_norm.data(), qr + h * hd, hp.head_dim, hp.rms_eps);
+      }
+      if (!l.k_norm.empty()) {
+        for (int h = 0; h < hp.n_head_kv; ++h) ops::rms_norm(kr + h * hd, l.k_norm.data(), kr + h * hd, hp.head_dim, hp.rms_eps);
+      }
+      const float base = swa ? hp.rope_base_local : hp.rope_base;
+      const float freq_scale = swa ? 1.0f : hp.rope_freq_scale;
+      ops::rope(qr, hp.n_head, hp.head_dim, hp.n_rot, positions[r], base, freq_scale, hp.rope_style);
+      ops::rope(kr, hp.n_head_kv, hp.head_dim, hp.n_rot, positions[r], base, freq_scale, hp.rope_style);
+      for (size_t i = 0; i < q_width; ++i) qr[i] *= hp.query_scale;
+    }
+    if (observer) observer->on_queries(il, q_.data(), m, positions);
+
+    cache.append(il, k_.data(), v_.data(), positions, m);
+    attention(il, m, positions, q_.data(), cache, attn_.data(), observer);
+    cache.trim_window(il, positions[m - 1]);
+
+    matmul(l.wo, attn_.data(), m, proj_.data(), *pool_);
+    for (size_t r = 0; r < rows; ++r) {
+      float* a = &proj_[r * d];
+      if (!l.bo.empty()) for (size_t i = 0; i < d; ++i) a[i] += l.bo[i];
+      if (!l.post_attn_norm.empty()) ops::rms_norm(a, l.post_attn_norm.data(), a, hp.n_embd, hp.rms_eps);
+      float* x = &x_[r * d];
+      for (size_t i = 0; i < d; ++i) x[i] += a[i];
+      ops::rms_norm(x, l.ffn_norm.data(), &h_[r * d], hp.n_embd, hp.rms_eps);
+    }
+
+    matmul(l.w_gate, h_.data(), m, gate_.data(), *pool_);
+    matmul(l.w_up, h_.data(), m, up_.data(), *pool_);
+    ops::gated_activation(gate_.data(), up_.data(), gate_.data(), static_cast<int64_t>(rows * ff), hp.ffn_activation);
+    matmul(l.w_down, gate_.data(), m, proj_.data(), *pool_);
+    for (size_t r = 0; r < rows; ++r) {
+      float* f = &proj_[r * d];
+      if (!l.post_ffw_norm.empty()) ops::rms_norm(f, l.post_ffw_norm.data(), f, hp.n_embd, hp.rms_eps);
+      float* x = &x_[r * d];
+      for (size_t i = 0; i < d; ++i) x[i] += f[i];
+    }
+  }
+
+  if (batch.logit_rows.empty()) return;
+  LKV_CHECK(logits != nullptr);
+  const size_t n_out = batch.logit_rows.size();
+  if (h_.size() < n_out * d) h_.resize(n_out * d);
+  for (size_t i = 0; i < n_out; ++i) {
+    const int32_t r = batch.logit_rows[i];
+    if (r < 0 || r >= m) fail("logit row {} is outside the batch of {} rows", r, m);
+    ops::rms_norm(&x_[static_cast<size_t>(r) * d], w.output_norm.data(), &h_[i * d], hp.n_embd, hp.rms_eps);
+  }
+  logits->resize(n_out * static_cast<size_t>(hp.n_vocab));
+  matmul(w.output, h_.data(), static_cast<int64_t>(n_out), logits->data(), *pool_);
+}
+
+}  // namespace lkv

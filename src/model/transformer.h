@@ -1,0 +1,57 @@
+// The forward pass of a decoder-only transformer over a batch of rows.
+//
+// One call runs m rows (a prefill chunk, one decode token, or rows of input embeddings such as
+// lookahead tokens) through every layer, appends their keys and values to the KV cache and
+// returns logits for the requested rows. Attention of each row covers the cache entries at
+// positions up to its own (and, in sliding-window layers, within the window).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kvcache/kv_cache.h"
+#include "model/forward_hooks.h"
+#include "model/model.h"
+#include "tensor/thread_pool.h"
+
+namespace lkv {
+
+struct Batch {
+  std::vector<int32_t> tokens;         // m token ids, or empty when `embeddings` is used
+  const float* embeddings = nullptr;   // m rows of n_embd input hidden states (already scaled)
+  int n_rows = 0;                      // m
+  std::vector<int32_t> positions;      // m increasing positions above the cache's last one
+  std::vector<int32_t> logit_rows;     // rows whose logits are returned, in this order
+
+  // A batch of tokens at consecutive positions starting at first_position; logits for the last row.
+  static Batch from_tokens(const std::vector<int32_t>& tokens, int32_t first_position, bool all_logits = false);
+};
+
+class Transformer {
+ public:
+  Transformer(const Model& model, int n_threads);
+  ~Transformer();
+
+  const Model& model() const { return model_; }
+  ThreadPool& pool() { return *pool_; }
+
+  // A KV cache shaped for this model.
+  KVCache make_cache() const;
+
+  // Runs the batch. logits receives logit_rows.size() × n_vocab values (may be null when no logits
+  // are requested). Throws lkv::Error on invalid tokens or positions.
+  void forward(const Batch& batch, KVCache& cache, std::vector<float>* logits, AttentionObserver* observer = nullptr);
+
+ private:
+  void embed(const Batch& batch, float* x);
+  void attention(int layer, int m, const int32_t* positions, const float* q, const KVCache& cache, float* out,
+                 AttentionObserver* observer);
+
+  const Model& model_;
+  std::unique_ptr<ThreadPool> pool_;
+  // Scratch buffers reused across calls, sized for the largest batch seen.
+  std::vector<float> x_, h_, q_, k_, v_, attn_, proj_, gate_, up_;
+};
+
+}  // namespace lkv
