@@ -50,11 +50,26 @@ class Tokenizer {
   TokenId find_token(std::string_view text) const;
 
  protected:
+  Tokenizer() = default;
+  // The lookup table refers to tokens_ by id; copies would be cheap to get wrong and are not needed.
+  Tokenizer(const Tokenizer&) = delete;
+  Tokenizer& operator=(const Tokenizer&) = delete;
+
+  // Builds the exact-text lookup behind find_token() once tokens_ is final. Throws lkv::Error
+  // naming both ids when two entries have the same text (llama.cpp refuses such files too).
+  void build_token_index();
+
   std::vector<std::string> tokens_;
   std::vector<int32_t> token_types_;  // 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte
   TokenId bos_ = -1, eos_ = -1;
   bool add_bos_ = false, add_eos_ = false;
   std::vector<TokenId> eog_;
+
+ private:
+  // Open-addressing hash table of token ids keyed by token text (-1 = empty slot). It stays
+  // compact for 262k-entry vocabularies and lets find_token() take a string_view without copying.
+  std::vector<TokenId> index_slots_;
+  uint64_t index_mask_ = 0;
 };
 
 }  // namespace lkv
