@@ -137,7 +137,7 @@ TEST(GgufBroken, OffsetPastEnd) {
 
 TEST(GgufBroken, OffsetPlusSizeOverflows) {
   auto image = build_sample();
-  // Aligned to 32, so the alignment check passes and the range check sees the wrap-around.
+  // Aligned to 32, so the alignment check passes and the range check meets the wrap-around.
   poke<uint64_t>(image, tensor_info_at(image, kTensorTwo).offset, ~uint64_t{31});
   expect_error(image, {"tensor 'tensor.two'", "overflows 64 bits"});
 }

@@ -75,7 +75,7 @@ TEST(GgufModels, Gemma3) {
   const std::string path = std::string(LKV_SOURCE_DIR) + "/models/" + kGemma.file;
   if (!std::filesystem::exists(path)) return;
   const auto f = File::open(path);
-  // Shapes from the facts sheet: [in, out] with n_embd 640, and the head size for q.
+  // Gemma 3 270M: n_embd 640, 4 query heads of 256, weights stored as [in, out].
   EXPECT_EQ(f->tensor("token_embd.weight").shape, (std::vector<int64_t>{640, 262144}));
   EXPECT_EQ(f->tensor("blk.0.attn_q.weight").shape, (std::vector<int64_t>{640, 1024}));
   EXPECT_EQ(f->get_u32("gemma3.embedding_length"), 640u);

@@ -389,7 +389,7 @@ TEST(GgufDescribe, ListsMetadataAndTensors) {
   for (uint32_t i = 0; i < ids.size(); ++i) ids[i] = i;
   w.add_array("tokenizer.ids", ids);
   w.add_string_array("tokenizer.ggml.tokens", {"<pad>", "<eos>", "\n"});
-  w.add_f32("scale", 0.5f);
+  w.add_f32("scale", 0.1f);
   w.add_bool("flag", false);
   const std::vector<float> v(64, 0.5f);
   w.add_tensor("blk.0.attn_q.weight", {32, 2}, GgmlType::Q8_0, v);
@@ -404,7 +404,7 @@ TEST(GgufDescribe, ListsMetadataAndTensors) {
   EXPECT_NE(text.find("(224 bytes)"), std::string::npos);
   EXPECT_NE(text.find("tokenizer.ids (UINT32[100]) = [0, 1, 2, 3, 4, 5, 6, 7, ... 92 more]"), std::string::npos);
   EXPECT_NE(text.find("[\"<pad>\", \"<eos>\", \"\\n\"]"), std::string::npos);
-  EXPECT_NE(text.find("scale (FLOAT32) = 0.5"), std::string::npos);
+  EXPECT_NE(text.find("scale (FLOAT32) = 0.1\n"), std::string::npos);
   EXPECT_NE(text.find("flag (BOOL) = false"), std::string::npos);
   EXPECT_NE(text.find("blk.0.attn_q.weight Q8_0 [32, 2] 68 bytes at +0"), std::string::npos);
   EXPECT_NE(text.find("output_norm.weight F32 [64] 256 bytes at +96"), std::string::npos);

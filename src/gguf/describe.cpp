@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <cmath>
+#include <algorithm>
 
 namespace lkv::gguf {
 namespace {
@@ -15,8 +15,8 @@ constexpr size_t kMaxArrayElements = 8;
 // Quotes a string with C-style escapes for control bytes, so a chat template stays on one line.
 std::string quote_string(const std::string& s) {
   std::string out = "\"";
-  const size_t shown = std::min(s.size(), kMaxStringBytes);
-  for (size_t i = 0; i < shown; ++i) {
+  const size_t kept = std::min(s.size(), kMaxStringBytes);
+  for (size_t i = 0; i < kept; ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '\n': out += "\\n"; break;
@@ -33,13 +33,14 @@ std::string quote_string(const std::string& s) {
     }
   }
   out += '"';
-  if (s.size() > shown) out += fmt::format("... ({} bytes)", s.size());
+  if (s.size() > kept) out += fmt::format("... ({} bytes)", s.size());
   return out;
 }
 
 // Prints integers stored as double without a fraction, so token ids read as ids.
 std::string format_number(double x, ValueType type) {
-  if (type == ValueType::FLOAT32 || type == ValueType::FLOAT64) return fmt::format("{}", x);
+  if (type == ValueType::FLOAT32) return fmt::format("{}", static_cast<float>(x));  // shortest float form
+  if (type == ValueType::FLOAT64) return fmt::format("{}", x);
   if (type == ValueType::BOOL) return x != 0.0 ? "true" : "false";
   return fmt::format("{:.0f}", x);
 }
@@ -59,6 +60,7 @@ std::string format_value(const Value& v) {
     case ValueType::INT64:
       return fmt::format("{}", v.i64);
     case ValueType::FLOAT32:
+      return fmt::format("{}", static_cast<float>(v.f64));
     case ValueType::FLOAT64:
       return fmt::format("{}", v.f64);
     case ValueType::BOOL:

@@ -94,8 +94,8 @@ std::string quote(std::string_view s) {
   return out;
 }
 
-// Forward reader over the file image. `where` names the entry being parsed so that every error
-// says which key or tensor it is about.
+// Forward reader over the file image. `where` names the entry being parsed, so every error names
+// the key or tensor it is about.
 class Parser {
  public:
   Parser(const std::string& label, const uint8_t* data, size_t size)
@@ -108,31 +108,31 @@ class Parser {
   void set_element(int64_t index) { element_ = index; }
 
   template <typename T>
-  T read(const char* what) {
-    need(sizeof(T), what);
+  T read(const char* field) {
+    need(sizeof(T), field);
     T value;
     std::memcpy(&value, data_ + pos_, sizeof(T));
     pos_ += sizeof(T);
     return value;
   }
 
-  std::string read_string(const char* what) {
-    const auto length = read<uint64_t>(what);
+  std::string read_string(const char* field) {
+    const auto length = read<uint64_t>(field);
     if (length > remaining()) {
       error("{} is {} bytes, but only {} bytes remain in the file (size {}) at offset {}; the file "
             "is truncated or corrupt",
-            what, length, remaining(), size_, pos_);
+            field, length, remaining(), size_, pos_);
     }
     std::string s(reinterpret_cast<const char*>(data_ + pos_), static_cast<size_t>(length));
     pos_ += static_cast<size_t>(length);
     return s;
   }
 
-  void need(size_t n, const char* what) {
+  void need(size_t n, const char* field) {
     if (n > remaining()) {
       error("truncated file: {} needs {} bytes at offset {}, but only {} remain before the end of "
             "the file (size {}); the file is incomplete, download it again",
-            what, n, pos_, remaining(), size_);
+            field, n, pos_, remaining(), size_);
     }
   }
 
@@ -240,8 +240,8 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
 }
 
-// A type id the engine has no block geometry for. types.h promises the name "unknown"; the size
-// checks guard against a zero divisor whatever the table says.
+// Returns true for a type id without block geometry. types.h names such ids "unknown", and the
+// size checks also guard against a zero divisor whatever the table contains.
 bool is_unknown_type(const TypeTraits& traits) {
   return traits.block_size <= 0 || traits.type_size == 0 ||
          std::strcmp(traits.name, "unknown") == 0;
@@ -342,13 +342,13 @@ void File::parse() {
 
   const auto magic = p.read<uint32_t>("magic");
   if (magic != kMagic) {
-    std::string shown;
+    std::string printable;
     for (int i = 0; i < 4; ++i) {
       const auto c = static_cast<unsigned char>(magic >> (8 * i));
-      shown += (c >= 0x20 && c < 0x7f) ? fmt::format("{}", static_cast<char>(c))
+      printable += (c >= 0x20 && c < 0x7f) ? fmt::format("{}", static_cast<char>(c))
                                         : fmt::format("\\x{:02x}", c);
     }
-    p.error("not a GGUF file: the first 4 bytes are '{}', expected 'GGUF'", shown);
+    p.error("not a GGUF file: the first 4 bytes are '{}', expected 'GGUF'", printable);
   }
   version_ = p.read<uint32_t>("version");
   if (version_ == 1) {

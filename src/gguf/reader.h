@@ -57,7 +57,7 @@ struct Value {
 struct TensorInfo {
   std::string name;
   uint32_t type_id = 0;         // raw ggml type id, as stored
-  GgmlType type = GgmlType::F32;  // valid only when the id is a known type
+  GgmlType type = GgmlType::F32;  // same as type_id; the reader rejects ids without known geometry
   std::vector<int64_t> shape;   // ne[0] (contiguous) first; 1 to 4 dims
   uint64_t offset = 0;          // relative to the start of the data section
   uint64_t n_bytes = 0;
@@ -89,8 +89,8 @@ class File {
   const std::vector<std::string>& keys() const { return keys_; }
   bool has(const std::string& key) const { return metadata_.count(key) != 0; }
   const Value* find(const std::string& key) const;
-  // Typed getters throw lkv::Error when the key is missing or has an incompatible type; integer
-  // getters accept any integer type whose value fits, float getters accept integers too.
+  // Typed getters throw lkv::Error when the key is missing or has an incompatible type. Integer
+  // getters accept any integer type whose value fits, and float getters accept integers too.
   std::string get_string(const std::string& key) const;
   uint64_t get_u64(const std::string& key) const;
   uint32_t get_u32(const std::string& key) const;

@@ -26,7 +26,7 @@ class Writer {
   void add_i8(const std::string& key, int8_t value);
   void add_u16(const std::string& key, uint16_t value);
   void add_i16(const std::string& key, int16_t value);
-  // Adding general.alignment also sets the tensor alignment; it must be a power of two.
+  // Adding general.alignment also sets the tensor alignment, which must be a power of two.
   void add_u32(const std::string& key, uint32_t value);
   void add_i32(const std::string& key, int32_t value);
   void add_f32(const std::string& key, float value);
@@ -36,7 +36,7 @@ class Writer {
   void add_i64(const std::string& key, int64_t value);
   void add_f64(const std::string& key, double value);
 
-  // Arrays; the element type follows the C++ type (uint8_t is UINT8, float is FLOAT32, ...).
+  // Arrays. The element type follows the C++ type (uint8_t is UINT8, float is FLOAT32, ...).
   void add_array(const std::string& key, std::span<const uint8_t> values);
   void add_array(const std::string& key, std::span<const int8_t> values);
   void add_array(const std::string& key, std::span<const uint16_t> values);
