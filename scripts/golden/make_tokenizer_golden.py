@@ -11,6 +11,12 @@ its token_to_piece gives back, and a sample of single-token pieces. Output:
   tests/golden/chat_templates.json   rendered prompts: SmolLM2 through its own Jinja template
                                      (jinja2, as transformers renders it); Gemma and Llama 3
                                      through llama.cpp's built-in renderers of those formats
+  tests/golden/tokenizer_pretokenizer.json
+                                     BPE pre-tokenizer splits of the same strings by the
+                                     models' original split regexes, run with the `regex`
+                                     package (a second, regex-engine reference for our
+                                     hand-written matchers, covering pre-tokenizers that no
+                                     shipped model uses)
 
 The test strings are generated deterministically (fixed seed), so rerunning with the same
 llama.cpp version reproduces the files byte for byte.
@@ -25,6 +31,7 @@ import gguf
 import jinja2
 import jinja2.sandbox
 import llama_cpp
+import regex
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODELS = {
@@ -282,11 +289,60 @@ def make_chat_golden():
     return rendered
 
 
+# Split regexes per tokenizer.ggml.pre value, applied in sequence as llama.cpp does. These are
+# the patterns from the models' tokenizer.json files (the Llama 3 / Qwen2 contraction group is
+# case-insensitive there).
+GPT2_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"
+PRE_TOKENIZERS = {
+    "gpt-2": [GPT2_PATTERN],
+    "smollm": [r"\p{N}", GPT2_PATTERN],
+    "llama-bpe": [r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+                  r"|\s*[\r\n]+|\s+(?!\S)|\s+"],
+    "qwen2": [r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+              r"|\s*[\r\n]+|\s+(?!\S)|\s+"],
+    "default": [r"[\p{P}\$\+<=>\^~\|]+", GPT2_PATTERN, r"\p{N}+", r"[0-9][0-9][0-9]"],
+}
+
+
+def split(patterns, text):
+    """Piece end offsets (code points). Text between matches is a piece too, as in llama.cpp."""
+    pieces = [text]
+    for pattern in patterns:
+        compiled = regex.compile(pattern)
+        out = []
+        for piece in pieces:
+            pos = 0
+            for m in compiled.finditer(piece):
+                if m.start() > pos:
+                    out.append(piece[pos:m.start()])
+                out.append(m.group())
+                pos = m.end()
+            if pos < len(piece):
+                out.append(piece[pos:])
+        pieces = out
+    ends, total = [], 0
+    for p in pieces:
+        total += len(p)
+        ends.append(total)
+    return ends
+
+
+def make_pretokenizer_golden(strings):
+    cases = [{"text": s, "ends": {k: split(v, s) for k, v in PRE_TOKENIZERS.items()}} for s in strings]
+    dest = os.path.join(ROOT, "tests/golden/tokenizer_pretokenizer.json")
+    with open(dest, "w", encoding="utf-8") as f:
+        json.dump({"generator": "scripts/golden/make_tokenizer_golden.py", "regex": regex.__version__,
+                   "patterns": PRE_TOKENIZERS, "cases": cases}, f, ensure_ascii=False, separators=(",", ":"))
+        f.write("\n")
+    print(f"{dest}: {len(cases)} strings x {len(PRE_TOKENIZERS)} pre-tokenizers")
+
+
 def main():
     rendered = make_chat_golden()
     strings = fixed_strings() + random_strings(70)
     # The rendered prompts are tokenized too (with parse_special they exercise the partitioning).
     strings += sorted({r["gemma"] for r in rendered} | {r["smollm2"] for r in rendered})
+    make_pretokenizer_golden(strings)
     for name, rel in MODELS.items():
         make_tokenizer_golden(name, os.path.join(ROOT, rel), strings)
 
