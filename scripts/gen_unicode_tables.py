@@ -3,7 +3,7 @@
 BPE pre-tokenizers need (\\p{L}, \\p{N}, \\p{P} and \\s).
 
 The classes come from Python's unicodedata, so the Unicode version is that of the interpreter that
-runs this script; it is written into the generated file. Run it with Python 3.13 (Unicode 15.1) to
+runs this script. The script writes that version into the generated file. Run it with Python 3.13 (Unicode 15.1) to
 match what llama.cpp's tables are built from:
 
     PYENV_VERSION=3.13.0 python scripts/gen_unicode_tables.py > src/tokenizer/unicode_tables.cpp

@@ -33,7 +33,7 @@ TEST(ChatTemplateRender, GemmaRequiresAlternatingTurns) {
   EXPECT_EQ(render_chat(ChatFormat::Gemma, {}, true), "<bos><start_of_turn>model\n");
 }
 
-TEST(ChatTemplateRender, ChatMLKeepsContentAndInsertsDefaultSystemOnlyWhenMissing) {
+TEST(ChatTemplateRender, ChatMLDefaultSystemPrompt) {
   const ChatTemplate tmpl{ChatFormat::ChatML, "Default."};
   EXPECT_EQ(render_chat(tmpl, {{"user", " x "}}, false), "<|im_start|>system\nDefault.<|im_end|>\n<|im_start|>user\n x <|im_end|>\n");
   EXPECT_EQ(render_chat(tmpl, {{"system", "S"}, {"user", "u"}}, true),

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <list>
+#include <random>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -13,6 +15,7 @@
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/utf8.h"
+#include "tokenizer/vocab_tokenizer.h"
 #include "util/error.h"
 
 namespace lkv {
@@ -109,7 +112,7 @@ TEST(TokenizerSpm, SpacesBecomeMarksAndUnknownBytesFallBack) {
   EXPECT_EQ(tok.token_to_piece(sp_a), " a");
 }
 
-TEST(TokenizerSpm, SpacePrefixDefaultsToTrueAndFollowsSpecialTokens) {
+TEST(TokenizerSpm, SpacePrefixDefaultAndAfterSpecial) {
   VocabSpec v = spm_base();
   const TokenId sp_a = v.add("\xE2\x96\x81" "a", 1, -1);
   const TokenId ctl = v.add("<ctl>", 3);
@@ -179,6 +182,65 @@ TEST(TokenizerSpecial, LongerTokensClaimTextFirst) {
   EXPECT_EQ(tok.encode("bcdbcdab", false, false), (Ids{bcd, bcd, ab}));
 }
 
+// The partitioning as llama.cpp describes it, written naively: for each special token in priority
+// order, split every remaining plain-text fragment at each occurrence, left to right.
+std::vector<detail::Fragment> naive_partition(std::string_view text, const std::vector<std::string>& tokens,
+                                              const std::vector<int32_t>& types, bool parse_special) {
+  std::vector<TokenId> order;
+  for (size_t id = 0; id < tokens.size(); ++id) {
+    const bool special = types[id] == detail::kControl || types[id] == detail::kUnknown || types[id] == detail::kUserDefined;
+    const bool enabled = parse_special || types[id] == detail::kUserDefined;
+    if (special && enabled && !tokens[id].empty()) order.push_back(static_cast<TokenId>(id));
+  }
+  std::stable_sort(order.begin(), order.end(), [&](TokenId a, TokenId b) { return tokens[a].size() > tokens[b].size(); });
+  std::list<detail::Fragment> frags;
+  if (!text.empty()) frags.push_back({-1, 0, text.size()});
+  for (const TokenId id : order) {
+    const std::string& t = tokens[static_cast<size_t>(id)];
+    for (auto it = frags.begin(); it != frags.end(); ++it) {
+      if (it->token >= 0) continue;
+      const size_t match = text.substr(0, it->end).find(t, it->begin);
+      if (match == std::string_view::npos) continue;
+      const detail::Fragment whole = *it;
+      it = frags.erase(it);
+      if (match > whole.begin) frags.insert(it, {-1, whole.begin, match});
+      frags.insert(it, {id, match, match + t.size()});
+      it = frags.insert(it, {-1, match + t.size(), whole.end});  // searched again next iteration
+      if (it->begin == it->end) it = frags.erase(it);
+      --it;
+    }
+  }
+  return {frags.begin(), frags.end()};
+}
+
+TEST(TokenizerSpecial, PartitionMatchesNaiveReference) {
+  // Overlapping special texts over a two-letter alphabet make every ordering rule matter.
+  const std::vector<std::string> tokens = {"a", "ab", "ba", "aab", "bab", "abab", "b", "bb", "aaaa", "x"};
+  const std::vector<int32_t> types = {1, 4, 3, 4, 3, 4, 3, 4, 3, 1};
+  detail::SpecialTokenMatcher matcher;
+  matcher.build(tokens, types);
+  std::mt19937 rng(7);
+  size_t checked = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string text;
+    const int len = static_cast<int>(rng() % 24);
+    for (int i = 0; i < len; ++i) text.push_back("abx"[rng() % 3]);
+    for (const bool parse : {false, true}) {
+      std::vector<detail::Fragment> ours;
+      matcher.partition(text, parse, ours);
+      const auto expected = naive_partition(text, tokens, types, parse);
+      ASSERT_EQ(ours.size(), expected.size()) << text << " parse=" << parse;
+      for (size_t i = 0; i < ours.size(); ++i) {
+        ASSERT_EQ(ours[i].token, expected[i].token) << text << " fragment " << i;
+        ASSERT_EQ(ours[i].begin, expected[i].begin) << text << " fragment " << i;
+        ASSERT_EQ(ours[i].end, expected[i].end) << text << " fragment " << i;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 6000u);
+}
+
 // ------------------------------------------------------------------------------------------------
 // Byte-level BPE
 
@@ -232,7 +294,7 @@ TEST(TokenizerBpe, MergeChainsThroughTextsOutsideTheVocabulary) {
   EXPECT_EQ(t->tokenizer->encode("xy", false, false), (Ids{'x', 'y'}));
 }
 
-TEST(TokenizerBpe, Llama3IgnoresMergesForWholeEntriesAndAddsBos) {
+TEST(TokenizerBpe, Llama3IgnoreMergesAndBos) {
   VocabSpec v = bpe_base("llama-bpe");
   const TokenId hello = v.add("hello");
   const TokenId bos = v.add("<|begin_of_text|>", 3);

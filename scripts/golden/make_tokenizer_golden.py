@@ -3,9 +3,9 @@
 
     .venv-dev/bin/python scripts/golden/make_tokenizer_golden.py
 
-For each model in models/ this loads the vocabulary only and records, for a fixed list of test
-strings, the ids llama.cpp produces with three settings (add_special / parse_special), the text
-its token_to_piece gives back, and a sample of single-token pieces. Output:
+For each model in models/ the script loads the vocabulary only. For a fixed list of test strings it
+records the ids llama.cpp produces with three settings (add_special / parse_special) and the text
+its token_to_piece gives back. It also records a sample of single-token pieces. Output:
 
   tests/golden/tokenizer_<model>.json
   tests/golden/chat_templates.json   rendered prompts: SmolLM2 through its own Jinja template
@@ -200,6 +200,7 @@ def text_field(b: bytes):
 def make_tokenizer_golden(name, path, strings):
     v = Vocab(path)
     eog = [t for t in range(v.n_vocab) if llama_cpp.llama_vocab_is_eog(v.vocab, t)]
+
     cases = []
     n_roundtrip = 0
     for s in strings:
@@ -216,10 +217,12 @@ def make_tokenizer_golden(name, path, strings):
             "decoded": text_field(detok),
             "roundtrip": roundtrip,
         })
+
     # Pieces of single tokens: the first 600 ids (controls, user-defined, bytes) and a stride.
     sample = sorted(set(list(range(min(600, v.n_vocab))) + list(range(0, v.n_vocab, 173)) + eog))
     pieces = [{"id": t, "plain": text_field(v.piece(t, False)), "special": text_field(v.piece(t, True))}
               for t in sample]
+
     out = {
         "generator": "scripts/golden/make_tokenizer_golden.py",
         "llama_cpp_python": llama_cpp.__version__,

@@ -1,11 +1,11 @@
 // Byte-level BPE tokenizer (`tokenizer.ggml.model = "gpt2"`): Llama 3, Qwen2/2.5/3, SmolLM2.
 //
 // Reference behaviour (llama.cpp's BPE session, described in words): the pre-tokenizer splits the
-// text into words; each word's UTF-8 bytes are mapped to printable code points with GPT-2's
-// byte-to-unicode table; each word then starts as one symbol per mapped character and the
-// adjacent pair with the lowest merge rank is merged first (ties: leftmost pair), until no
-// adjacent pair has a merge. With ignore_merges (Llama 3) a word that is already a vocabulary
-// entry is emitted whole.
+// text into words, and each word's UTF-8 bytes are mapped to printable code points with GPT-2's
+// byte-to-unicode table. Each word then starts as one symbol per mapped character. The adjacent
+// pair with the lowest merge rank is merged first (ties: leftmost pair), until no adjacent pair
+// has a merge. With ignore_merges (Llama 3) a word that is already a vocabulary entry is emitted
+// whole.
 //
 // Merges are looked up by the pair of ids of their two sides. Texts that occur in the merge list
 // but are not vocabulary entries get ids after the vocabulary, so merge chains through them still

@@ -49,7 +49,7 @@ struct ChatTemplate {
 
 // Like detect_chat_format, plus the default system prompt. Without tokenizer.chat_template the
 // format follows general.architecture (gemma* -> Gemma, qwen2/qwen3 -> ChatML) and an info line
-// says so; other architectures throw.
+// reports the fallback; other architectures throw.
 ChatTemplate detect_chat_template(const gguf::File& file);
 
 // render_chat for a detected template: inserts its default system prompt when the first message

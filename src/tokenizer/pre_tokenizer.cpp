@@ -37,8 +37,8 @@ size_t match_contraction(const char32_t* cps, size_t pos, size_t end, bool fold_
   return 0;
 }
 
-// \s+(?!\S): the whole whitespace run at the end of the piece, otherwise all of it but the last
-// character (which then leads the next word); a single whitespace before a non-space fails.
+// \s+(?!\S): the whole whitespace run at the end of the piece. Before a non-space the run gives up
+// its last character, which then leads the next word, so a single whitespace there fails.
 size_t match_trailing_space(const char32_t* cps, size_t pos, size_t end) {
   const size_t k = run_length(cps, pos, end, is_space);
   if (k == 0) return 0;
@@ -51,8 +51,8 @@ size_t match_gpt2(const char32_t* cps, size_t pos, size_t end) {
   if (size_t n = match_contraction(cps, pos, end, false)) return n;
   const size_t lead = (cps[pos] == ' ' && pos + 1 < end) ? 1 : 0;
   for (auto pred : {is_letter, is_number, is_other}) {
-    // The optional space only helps when the class matches right after it; without the space
-    // the class must match at pos itself (a space is never a letter, number or "other").
+    // The optional space is taken only when the class matches right after it. Otherwise the class
+    // must match at pos itself, which a space never does.
     if (lead && pred(cps[pos + 1])) return 1 + run_length(cps, pos + 1, end, pred);
     if (pred(cps[pos])) return run_length(cps, pos, end, pred);
   }

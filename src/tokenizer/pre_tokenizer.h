@@ -1,10 +1,10 @@
 // Pre-tokenizers for byte-level BPE: the split step that runs before merging.
 //
 // Each supported `tokenizer.ggml.pre` value names a list of regexes from the model's
-// tokenizer.json; llama.cpp applies them in sequence, each one splitting the pieces the previous
-// one produced, and keeps the text between matches as pieces of its own. We implement each regex
-// as a hand-written matcher over code points with the same leftmost-first semantics, so no regex
-// engine is involved and the character classes come from our generated Unicode tables.
+// tokenizer.json. llama.cpp applies them in sequence: each one splits the pieces the previous one
+// produced, and the text between matches stays a piece of its own. Each regex here is a
+// hand-written matcher over code points with the same leftmost-first semantics, so no regex engine
+// is involved and the character classes come from our generated Unicode tables.
 // Non-goals: pre-tokenizers of models we do not ship (DeepSeek, Falcon, ...).
 #pragma once
 

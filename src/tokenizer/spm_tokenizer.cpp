@@ -1,7 +1,7 @@
 // SentencePiece-style tokenizer (`tokenizer.ggml.model = "llama"`): Gemma, Llama 2.
 //
-// Reference behaviour (llama.cpp's SPM session, described in words): spaces become U+2581, the
-// text starts as one symbol per UTF-8 character, and the adjacent pair whose concatenation is the
+// Reference behaviour (llama.cpp's SPM session, described in words): spaces become U+2581 and the
+// text starts as one symbol per UTF-8 character. The adjacent pair whose concatenation is the
 // vocabulary entry with the highest score is merged first (ties: leftmost pair), until no
 // adjacent pair forms a vocabulary entry. A final symbol that is not an entry falls back to one
 // <0xHH> byte token per UTF-8 byte. There is no other normalisation.

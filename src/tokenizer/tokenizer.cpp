@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 
 #include "gguf/reader.h"
@@ -145,47 +146,64 @@ void SpecialTokenMatcher::build(const std::vector<std::string>& tokens, const st
   }
 }
 
+TokenId SpecialTokenMatcher::longest_match(std::string_view text, size_t pos, size_t max_len, bool parse_special) const {
+  TokenId best = -1;
+  int32_t node = 0;
+  const size_t stop = std::min(text.size(), pos + max_len);
+  for (size_t i = pos; i < stop; ++i) {
+    node = child(node, static_cast<uint8_t>(text[i]));
+    if (node < 0) break;
+    const TokenId id = nodes_[static_cast<size_t>(node)].token;
+    if (id >= 0 && (parse_special || always_[static_cast<size_t>(id)])) best = id;
+  }
+  return best;
+}
+
 void SpecialTokenMatcher::partition(std::string_view text, bool parse_special, std::vector<Fragment>& out) const {
   out.clear();
   if (text.empty()) return;
 
+  // Candidates are visited in llama.cpp's order: by token priority (longest text first), then left
+  // to right. Special texts that match at one position differ in length, so each position needs
+  // only its best remaining candidate in the heap; a shorter one is looked up when that fails.
   struct Candidate {
     uint32_t rank;
     uint32_t pos;
+    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
   };
-  std::vector<Candidate> candidates;
+  std::vector<Candidate> heap;
   for (size_t pos = 0; pos < text.size(); ++pos) {
     if (!first_byte_[static_cast<uint8_t>(text[pos])]) continue;
-    int32_t node = 0;
-    for (size_t i = pos; i < text.size(); ++i) {
-      node = child(node, static_cast<uint8_t>(text[i]));
-      if (node < 0) break;
-      const TokenId id = nodes_[static_cast<size_t>(node)].token;
-      if (id >= 0 && (parse_special || always_[static_cast<size_t>(id)])) {
-        candidates.push_back({rank_[static_cast<size_t>(id)], static_cast<uint32_t>(pos)});
-      }
-    }
+    const TokenId id = longest_match(text, pos, text.size(), parse_special);
+    if (id >= 0) heap.push_back({rank_[static_cast<size_t>(id)], static_cast<uint32_t>(pos)});
   }
-
-  if (candidates.empty()) {
+  if (heap.empty()) {
     out.push_back({-1, 0, text.size()});
     return;
   }
+  std::make_heap(heap.begin(), heap.end(), std::greater<>{});
 
-  // Accept candidates token by token in priority order, each token left to right. A candidate is
-  // taken when its bytes are still plain text: that is exactly when llama.cpp's per-fragment
-  // search would find it, since earlier matches have split the text around themselves.
-  std::sort(candidates.begin(), candidates.end(),
-            [](const Candidate& a, const Candidate& b) { return a.rank != b.rank ? a.rank < b.rank : a.pos < b.pos; });
+  // A candidate is accepted when its bytes are still plain text: exactly when llama.cpp's search
+  // inside the fragments left by earlier matches would find it.
   std::vector<uint8_t> claimed(text.size(), 0);
   std::vector<std::pair<uint32_t, TokenId>> accepted;  // (position, token)
-  for (const Candidate& c : candidates) {
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), std::greater<>{});
+    const Candidate c = heap.back();
+    heap.pop_back();
+    if (claimed[c.pos]) continue;  // every candidate at this position overlaps the claimed byte
     const TokenId id = order_[c.rank];
     const uint32_t len = length_[static_cast<size_t>(id)];
-    if (std::any_of(claimed.begin() + c.pos, claimed.begin() + c.pos + len, [](uint8_t v) { return v != 0; })) {
+    const auto first = claimed.begin() + c.pos;
+    if (std::any_of(first, first + len, [](uint8_t v) { return v != 0; })) {
+      const TokenId shorter = longest_match(text, c.pos, len - 1, parse_special);
+      if (shorter >= 0) {
+        heap.push_back({rank_[static_cast<size_t>(shorter)], c.pos});
+        std::push_heap(heap.begin(), heap.end(), std::greater<>{});
+      }
       continue;
     }
-    std::fill(claimed.begin() + c.pos, claimed.begin() + c.pos + len, uint8_t{1});
+    std::fill(first, first + len, uint8_t{1});
     accepted.push_back({c.pos, id});
   }
   std::sort(accepted.begin(), accepted.end());

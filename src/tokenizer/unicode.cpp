@@ -13,7 +13,7 @@ namespace {
 uint8_t search_flags(char32_t cp) {
   const CategoryRange* begin = kCategoryRanges;
   const CategoryRange* end = kCategoryRanges + kCategoryRangeCount;
-  // First range whose last code point is >= cp; it holds cp only if it also starts at or before it.
+  // First range whose last code point is >= cp; it contains cp only if it also starts at or before it.
   const CategoryRange* it = std::lower_bound(begin, end, cp, [](const CategoryRange& r, char32_t c) { return r.last < c; });
   return (it != end && it->first <= cp) ? it->flags : 0;
 }

@@ -2,8 +2,8 @@
 //
 // VocabTokenizer reads the common tokenizer.ggml.* keys, applies llama.cpp's fix-ups of token
 // types and end-of-generation ids, splits special tokens out of the input and drives the
-// encode/decode skeleton; the subclasses supply the algorithm for plain text and for the text of
-// normal tokens.
+// encode/decode skeleton. The subclasses supply the algorithm for plain text and the output text
+// of normal tokens.
 #pragma once
 
 #include <string>
@@ -36,8 +36,8 @@ struct Fragment {
 // Finds special tokens in text the way llama.cpp's partitioning does: tokens are tried one at a
 // time, longest text first, and each one splits every remaining plain-text stretch at all of its
 // non-overlapping occurrences, left to right. (This is not the same as leftmost-longest matching
-// when special texts overlap.) A trie finds every candidate occurrence in one pass; the candidates
-// are then accepted in that token order, so the cost is linear in the text for any number of
+// when special texts overlap.) A trie finds the candidates at each position, and a heap visits
+// them in that token order, so the cost grows with the text length, not with the number of
 // special tokens.
 class SpecialTokenMatcher {
  public:
@@ -53,6 +53,8 @@ class SpecialTokenMatcher {
     TokenId token = -1;  // special token whose text ends here
   };
   int32_t child(int32_t node, uint8_t byte) const;
+  // Longest enabled special token that starts at pos and is at most max_len bytes long, or -1.
+  TokenId longest_match(std::string_view text, size_t pos, size_t max_len, bool parse_special) const;
 
   std::vector<Node> nodes_;
   std::vector<TokenId> order_;     // special tokens, longest text first (ties: lower id first)
