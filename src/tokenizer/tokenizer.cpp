@@ -164,8 +164,8 @@ void SpecialTokenMatcher::partition(std::string_view text, bool parse_special, s
   if (text.empty()) return;
 
   // Candidates are visited in llama.cpp's order: by token priority (longest text first), then left
-  // to right. Special texts that match at one position differ in length, so each position needs
-  // only its best remaining candidate in the heap; a shorter one is looked up when that fails.
+  // to right. Special texts that match at one position differ in length, so the heap keeps only
+  // each position's best remaining candidate. A shorter one is looked up when that one fails.
   struct Candidate {
     uint32_t rank;
     uint32_t pos;

@@ -36,9 +36,9 @@ struct Fragment {
 // Finds special tokens in text the way llama.cpp's partitioning does: tokens are tried one at a
 // time, longest text first, and each one splits every remaining plain-text stretch at all of its
 // non-overlapping occurrences, left to right. (This is not the same as leftmost-longest matching
-// when special texts overlap.) A trie finds the candidates at each position, and a heap visits
-// them in that token order, so the cost grows with the text length, not with the number of
-// special tokens.
+// when special texts overlap.) A trie finds the candidates at each position and a heap visits
+// them in that token order. The cost therefore grows with the text length, not with the number
+// of special tokens.
 class SpecialTokenMatcher {
  public:
   // Control and unknown tokens are matched only when the caller parses specials; user-defined
