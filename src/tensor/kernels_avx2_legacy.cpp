@@ -73,6 +73,12 @@ inline void store_row(const __m256* acc, float* y) {
   }
 }
 
+// GEMV tiles prefetch the same block this many rows ahead. With row-contiguous weights and one row
+// per tile this keeps a single sequential stream a few KiB ahead; measured on a Zen 4 VM the Q8_0
+// head GEMV ran at DRAM read speed with 1-row tiles and at less than half of it with 4-row tiles
+// (4 interleaved short streams), which is why gemv_nr is 1.
+constexpr int kPrefetchRows = 4;
+
 template <typename Weights>
 struct BlockTile {
   template <int MR, int NR>
@@ -99,6 +105,9 @@ struct BlockTile {
         [[maybe_unused]] __m256 w_min[NR];
         for (int j = 0; j < NR; ++j) {
           const uint8_t* block = w + j * w_stride + b * Weights::kBlockBytes;
+          if constexpr (MR == 1) {
+            _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchRows * w_stride), _MM_HINT_T0);
+          }
           w_codes[j] = Weights::codes(block);
           w_scale[j] = avx2::broadcast_fp16(load_u16(block));
           if constexpr (Weights::kHasMin) w_min[j] = avx2::broadcast_fp16(load_u16(block + 2));
@@ -141,11 +150,11 @@ KernelSet make_set(GgmlType type, int gemm_mr, int gemm_nr, int gemv_nr) {
 }  // namespace
 
 const KernelSet* avx2_legacy_kernel_set(GgmlType type) {
-  static const KernelSet q4_0 = make_set<Q4_0Weights>(GgmlType::Q4_0, 4, 2, 4);
-  static const KernelSet q4_1 = make_set<Q4_1Weights>(GgmlType::Q4_1, 4, 2, 4);
-  static const KernelSet q5_0 = make_set<Q5_0Weights>(GgmlType::Q5_0, 4, 2, 4);
-  static const KernelSet q5_1 = make_set<Q5_1Weights>(GgmlType::Q5_1, 4, 2, 4);
-  static const KernelSet q8_0 = make_set<Q8_0Weights>(GgmlType::Q8_0, 4, 2, 4);
+  static const KernelSet q4_0 = make_set<Q4_0Weights>(GgmlType::Q4_0, 4, 2, 1);
+  static const KernelSet q4_1 = make_set<Q4_1Weights>(GgmlType::Q4_1, 4, 2, 1);
+  static const KernelSet q5_0 = make_set<Q5_0Weights>(GgmlType::Q5_0, 4, 2, 1);
+  static const KernelSet q5_1 = make_set<Q5_1Weights>(GgmlType::Q5_1, 4, 2, 1);
+  static const KernelSet q8_0 = make_set<Q8_0Weights>(GgmlType::Q8_0, 4, 2, 1);
   switch (type) {
     case GgmlType::Q4_0: return &q4_0;
     case GgmlType::Q4_1: return &q4_1;
