@@ -42,6 +42,14 @@ KVCache Transformer::make_cache() const {
   return KVCache(shape);
 }
 
+void Transformer::project(const WeightView& w, const float* x, int64_t m, float* y) {
+  if (reference_matmul_) {
+    matmul_reference(w, x, m, y);
+  } else {
+    matmul(w, x, m, y, *pool_);
+  }
+}
+
 void Transformer::embed(const Batch& batch, float* x) {
   const HParams& hp = model_.hparams;
   const size_t d = static_cast<size_t>(hp.n_embd);
@@ -162,9 +170,9 @@ void Transformer::forward(const Batch& batch, KVCache& cache, std::vector<float>
     const bool swa = hp.is_swa(il);
 
     for (size_t r = 0; r < rows; ++r) ops::rms_norm(&x_[r * d], l.attn_norm.data(), &h_[r * d], hp.n_embd, hp.rms_eps);
-    matmul(l.wq, h_.data(), m, q_.data(), *pool_);
-    matmul(l.wk, h_.data(), m, k_.data(), *pool_);
-    matmul(l.wv, h_.data(), m, v_.data(), *pool_);
+    project(l.wq, h_.data(), m, q_.data());
+    project(l.wk, h_.data(), m, k_.data());
+    project(l.wv, h_.data(), m, v_.data());
 
     for (size_t r = 0; r < rows; ++r) {
       float* qr = &q_[r * q_width];
@@ -191,7 +199,7 @@ void Transformer::forward(const Batch& batch, KVCache& cache, std::vector<float>
     attention(il, m, positions, q_.data(), cache, attn_.data(), observer);
     cache.trim_window(il, positions[m - 1]);
 
-    matmul(l.wo, attn_.data(), m, proj_.data(), *pool_);
+    project(l.wo, attn_.data(), m, proj_.data());
     for (size_t r = 0; r < rows; ++r) {
       float* a = &proj_[r * d];
       if (!l.bo.empty()) for (size_t i = 0; i < d; ++i) a[i] += l.bo[i];
@@ -201,10 +209,10 @@ void Transformer::forward(const Batch& batch, KVCache& cache, std::vector<float>
       ops::rms_norm(x, l.ffn_norm.data(), &h_[r * d], hp.n_embd, hp.rms_eps);
     }
 
-    matmul(l.w_gate, h_.data(), m, gate_.data(), *pool_);
-    matmul(l.w_up, h_.data(), m, up_.data(), *pool_);
+    project(l.w_gate, h_.data(), m, gate_.data());
+    project(l.w_up, h_.data(), m, up_.data());
     ops::gated_activation(gate_.data(), up_.data(), gate_.data(), static_cast<int64_t>(rows * ff), hp.ffn_activation);
-    matmul(l.w_down, gate_.data(), m, proj_.data(), *pool_);
+    project(l.w_down, gate_.data(), m, proj_.data());
     for (size_t r = 0; r < rows; ++r) {
       float* f = &proj_[r * d];
       if (!l.post_ffw_norm.empty()) ops::rms_norm(f, l.post_ffw_norm.data(), f, hp.n_embd, hp.rms_eps);
@@ -223,7 +231,7 @@ void Transformer::forward(const Batch& batch, KVCache& cache, std::vector<float>
     ops::rms_norm(&x_[static_cast<size_t>(r) * d], w.output_norm.data(), &h_[i * d], hp.n_embd, hp.rms_eps);
   }
   logits->resize(n_out * static_cast<size_t>(hp.n_vocab));
-  matmul(w.output, h_.data(), static_cast<int64_t>(n_out), logits->data(), *pool_);
+  project(w.output, h_.data(), static_cast<int64_t>(n_out), logits->data());
 }
 
 }  // namespace lkv

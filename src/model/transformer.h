@@ -36,6 +36,10 @@ class Transformer {
   const Model& model() const { return model_; }
   ThreadPool& pool() { return *pool_; }
 
+  // Switches every projection to the scalar double-accumulation reference (no activation
+  // quantization). Slow; tests use it to compare the pass against an exact-math reference.
+  void set_reference_matmul(bool enabled) { reference_matmul_ = enabled; }
+
   // A KV cache shaped for this model.
   KVCache make_cache() const;
 
@@ -45,11 +49,13 @@ class Transformer {
 
  private:
   void embed(const Batch& batch, float* x);
+  void project(const WeightView& w, const float* x, int64_t m, float* y);
   void attention(int layer, int m, const int32_t* positions, const float* q, const KVCache& cache, float* out,
                  AttentionObserver* observer);
 
   const Model& model_;
   std::unique_ptr<ThreadPool> pool_;
+  bool reference_matmul_ = false;
   // Scratch buffers reused across calls, sized for the largest batch seen.
   std::vector<float> x_, h_, q_, k_, v_, attn_, proj_, gate_, up_;
 };
