@@ -58,6 +58,14 @@ struct Problem {
   }
 };
 
+// Σ |w · d·q| over one (activation row, weight row) pair: the scale of the f32 rounding error.
+double product_magnitude(const std::vector<float>& w, const std::vector<float>& xq, int64_t n_in, int64_t i,
+                         int64_t j) {
+  double magnitude = 0.0;
+  for (int64_t k = 0; k < n_in; ++k) magnitude += std::fabs(w[j * n_in + k] * xq[i * n_in + k]);
+  return magnitude;
+}
+
 TEST(TensorMatmul, EveryTileShapeMatchesScalar) {
   for (GgmlType type : kWeightTypes) {
     const KernelSet* simd = kernel_set(type, true);
@@ -78,14 +86,24 @@ TEST(TensorMatmul, EveryTileShapeMatchesScalar) {
                                      kMaxTile);
         for (int i = 0; i < mr; ++i) {
           for (int j = 0; j < nr; ++j) {
-            double magnitude = 0.0;
-            for (int64_t k = 0; k < p.n_in; ++k) magnitude += std::fabs(w[j * p.n_in + k] * xq[i * p.n_in + k]);
             // Both sum the same exact block products in f32, in different orders.
-            const double tolerance = 2e-6 * magnitude + 1e-6;
+            const double tolerance = 2e-6 * product_magnitude(w, xq, p.n_in, i, j) + 1e-6;
             ASSERT_NEAR(y_simd[i * kMaxTile + j], y_scalar[i * kMaxTile + j], tolerance)
                 << name_of(type) << " tile " << mr << "x" << nr << " at " << i << "," << j;
           }
         }
+      }
+    }
+
+    // The GEMV kernel, for every activation row.
+    for (int i = 0; i < p.m; ++i) {
+      float y_gemv[kMaxTile];
+      float y_scalar[kMaxTile];
+      simd->gemv(p.weights.data(), p.view.row_bytes, act.rows(), i, p.n_in, y_gemv, 1);
+      scalar->tile[0][simd->gemv_nr - 1](p.weights.data(), p.view.row_bytes, act.rows(), i, p.n_in, y_scalar, 1);
+      for (int j = 0; j < simd->gemv_nr; ++j) {
+        ASSERT_NEAR(y_gemv[j], y_scalar[j], 2e-6 * product_magnitude(w, xq, p.n_in, i, j) + 1e-6)
+            << name_of(type) << " gemv row " << i << ", weight row " << j;
       }
     }
   }

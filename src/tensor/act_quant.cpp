@@ -57,15 +57,17 @@ void quantize_q8_k_block_scalar(const float* x, int8_t* q, float* d, int16_t* bs
 
 #if defined(__AVX2__)
 
-// Rounds 32 floats (already scaled) to int8 codes at q and returns their four 8-lane int32 parts.
-inline void round_pack_32(const __m256 v[4], int8_t* q, __m256i parts[4]) {
-  for (int k = 0; k < 4; ++k) {
-    parts[k] = _mm256_cvtps_epi32(_mm256_round_ps(v[k], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-  }
+// Rounds 8 scaled floats to int32 codes, ties to even.
+inline __m256i round_codes(__m256 v) {
+  return _mm256_cvtps_epi32(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+// Stores four vectors of 8 int32 codes (each within int8 range) as 32 int8 codes in element order.
+inline void store_codes_32(const __m256i parts[4], int8_t* q) {
   const __m256i p01 = _mm256_packs_epi32(parts[0], parts[1]);
   const __m256i p23 = _mm256_packs_epi32(parts[2], parts[3]);
   const __m256i bytes = _mm256_packs_epi16(p01, p23);
-  // packs interleaves 128-bit lanes; restore element order.
+  // The packs work per 128-bit lane, leaving 4-element groups in the order 0, 2, 4, 6, 1, 3, 5, 7.
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), _mm256_permutevar8x32_epi32(bytes, order));
 }
@@ -80,9 +82,11 @@ void quantize_q8_block_avx2(const float* x, int8_t* q, float* d, int* sum) {
   const float max_value = avx2::hmax(amax);
   const float inverse = max_value != 0.0f ? 127.0f / max_value : 0.0f;
   const __m256 scale = _mm256_set1_ps(inverse);
-  for (int k = 0; k < 4; ++k) v[k] = _mm256_mul_ps(v[k], scale);
+
   __m256i parts[4];
-  round_pack_32(v, q, parts);
+  for (int k = 0; k < 4; ++k) parts[k] = round_codes(_mm256_mul_ps(v[k], scale));
+  store_codes_32(parts, q);
+
   const __m256i total = _mm256_add_epi32(_mm256_add_epi32(parts[0], parts[1]),
                                          _mm256_add_epi32(parts[2], parts[3]));
   *d = round_to_fp16(max_value / 127.0f);
@@ -97,6 +101,7 @@ void quantize_q8_k_block_avx2(const float* x, int8_t* q, float* d, int16_t* bsum
     quantize_q8_k_block_scalar(x, q, d, bsums);
     return;
   }
+
   // The scalar rule keeps the sign of the first element whose magnitude is max_abs.
   const __m256 target = _mm256_set1_ps(max_abs);
   float max = 0.0f;
@@ -108,23 +113,18 @@ void quantize_q8_k_block_avx2(const float* x, int8_t* q, float* d, int16_t* bsum
       break;
     }
   }
+
   const float iscale = -127.0f / max;
   const __m256 scale = _mm256_set1_ps(iscale);
   const __m256i limit = _mm256_set1_epi32(127);
   for (int c = 0; c < kQKK / 32; ++c) {
-    __m256 v[4];
-    for (int k = 0; k < 4; ++k) v[k] = _mm256_mul_ps(_mm256_loadu_ps(x + 32 * c + 8 * k), scale);
     __m256i parts[4];
-    // Clamp before packing so +128 (possible after rounding) becomes 127, as in the scalar code.
+    // Clamp to 127 as the scalar code does: the element −max rounds to +127 exactly, but clamping
+    // keeps the two paths identical for any input.
     for (int k = 0; k < 4; ++k) {
-      parts[k] = _mm256_min_epi32(
-          _mm256_cvtps_epi32(_mm256_round_ps(v[k], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)), limit);
+      parts[k] = _mm256_min_epi32(round_codes(_mm256_mul_ps(_mm256_loadu_ps(x + 32 * c + 8 * k), scale)), limit);
     }
-    const __m256i p01 = _mm256_packs_epi32(parts[0], parts[1]);
-    const __m256i p23 = _mm256_packs_epi32(parts[2], parts[3]);
-    const __m256i bytes = _mm256_packs_epi16(p01, p23);
-    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 32 * c), _mm256_permutevar8x32_epi32(bytes, order));
+    store_codes_32(parts, q + 32 * c);
     bsums[2 * c] = static_cast<int16_t>(avx2::hsum_i32(_mm256_add_epi32(parts[0], parts[1])));
     bsums[2 * c + 1] = static_cast<int16_t>(avx2::hsum_i32(_mm256_add_epi32(parts[2], parts[3])));
   }
@@ -203,10 +203,12 @@ ActFormat act_format_for(GgmlType weight_type) {
     case GgmlType::F16:
     case GgmlType::BF16:
       return ActFormat::F32;
-    case GgmlType::Q4_0:
-    case GgmlType::Q5_0:
     case GgmlType::Q8_0:
       return ActFormat::Q8_0;
+    // Q4_0 and Q5_0 pair with Q8_0 in ggml. Q8_1 rows carry the same codes and scales plus the block
+    // sums, which let the GEMV kernel use the unsigned codes instead of the sign trick.
+    case GgmlType::Q4_0:
+    case GgmlType::Q5_0:
     case GgmlType::Q4_1:
     case GgmlType::Q5_1:
       return ActFormat::Q8_1;

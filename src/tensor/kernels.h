@@ -20,7 +20,9 @@ namespace lkv {
 constexpr int kMaxTile = 4;
 
 // Computes y[i · ldy + j] = Σ_k W[j][k] · X[a_first + i][k] for i < MR, j < NR, where weight row j
-// starts at w + j · w_stride and n is the inner dimension (a multiple of the block size).
+// starts at w + j · w_stride and n is the inner dimension (a multiple of the block size). Every tile
+// shape of a set computes each element with the same operations in the same order, so results do not
+// depend on how the driver tiles the output.
 using TileFn = void (*)(const uint8_t* w, size_t w_stride, const ActRows& a, int64_t a_first, int64_t n,
                         float* y, int64_t ldy);
 
@@ -28,8 +30,12 @@ struct KernelSet {
   ActFormat act = ActFormat::F32;
   int gemm_mr = 1;  // tile shape preferred when there are many activation rows
   int gemm_nr = 1;
-  int gemv_nr = 1;  // weight rows per tile when there is one activation row
+  int gemv_nr = 1;  // weight rows per gemv call
   TileFn tile[kMaxTile][kMaxTile] = {};  // tile[MR - 1][NR - 1]
+  // Kernel for a single activation row (MR = 1, NR = gemv_nr). It may order its sums differently
+  // from the tiles (e.g. several accumulators to hide FMA latency); the driver uses it for every
+  // element whenever m = 1.
+  TileFn gemv = nullptr;
 };
 
 // Kernels for a weight type, or nullptr when the type has none. simd = false selects the scalar set.
@@ -41,8 +47,8 @@ const KernelSet* avx2_legacy_kernel_set(GgmlType type);  // Q4_0, Q4_1, Q5_0, Q5
 const KernelSet* avx2_k_quant_kernel_set(GgmlType type);  // Q4_K, Q5_K, Q6_K
 const KernelSet* avx2_float_kernel_set(GgmlType type);  // F32, F16, BF16
 
-// matmul_rows() with a given kernel set and no argument checks (matmul_rows checks, then calls this
-// with the SIMD set; tests also run the scalar set through the same driver).
+// Runs matmul_rows() with the given kernel set and without argument checks. matmul_rows() checks its
+// arguments and calls this with the SIMD set; tests also run the scalar set through it.
 void matmul_with_kernels(const KernelSet& kernels, const WeightView& w, int64_t row_begin, int64_t row_end,
                          const float* x, int64_t m, float* y, ThreadPool& pool);
 
@@ -52,6 +58,7 @@ void fill_tiles(KernelSet& set) {
   [&]<int... I>(std::integer_sequence<int, I...>) {
     ((set.tile[I / kMaxTile][I % kMaxTile] = &Kernel<I / kMaxTile + 1, I % kMaxTile + 1>::run), ...);
   }(std::make_integer_sequence<int, kMaxTile * kMaxTile>{});
+  set.gemv = set.tile[0][set.gemv_nr - 1];
 }
 
 }  // namespace lkv

@@ -74,14 +74,43 @@ struct FloatTile {
   };
 };
 
+// One activation row against one weight row with four accumulators, so the FMA latency does not
+// bound the streaming speed.
+template <typename Weights>
+struct FloatGemv {
+  static void run(const uint8_t* w, size_t w_stride, const ActRows& a, int64_t a_first, int64_t n, float* y,
+                  int64_t ldy) {
+    (void)w_stride;
+    (void)ldy;
+    const float* x = a.x(a_first);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const int64_t n_unrolled = n / 32 * 32;
+    for (int64_t k = 0; k < n_unrolled; k += 32) {
+      for (int u = 0; u < 4; ++u) {
+        acc[u] = _mm256_fmadd_ps(Weights::load8(w, k + 8 * u), _mm256_loadu_ps(x + k + 8 * u), acc[u]);
+      }
+    }
+    const int64_t n_vec = n / 8 * 8;
+    for (int64_t k = n_unrolled; k < n_vec; k += 8) {
+      acc[0] = _mm256_fmadd_ps(Weights::load8(w, k), _mm256_loadu_ps(x + k), acc[0]);
+    }
+    float total = avx2::hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+    for (int64_t k = n_vec; k < n; ++k) total += Weights::load1(w, k) * x[k];
+    y[0] = total;
+  }
+};
+
 template <typename Weights>
 KernelSet make_set(GgmlType type) {
   KernelSet set;
   set.act = ActFormat::F32;
+  // 4 × 3 keeps the 12 accumulators, 3 weight vectors and 1 activation vector in the 16 ymm
+  // registers. It measured about twice as fast as 4 × 2 for F16 on Zen 4.
   set.gemm_mr = 4;
-  set.gemm_nr = 2;
-  set.gemv_nr = 4;
+  set.gemm_nr = 3;
+  set.gemv_nr = 1;
   fill_tiles<FloatTile<Weights>::template Kernel>(set);
+  set.gemv = &FloatGemv<Weights>::run;
   return set;
 }
 

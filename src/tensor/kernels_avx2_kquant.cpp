@@ -1,7 +1,7 @@
 // AVX2 kernels for the K-quants (Q4_K, Q5_K, Q6_K) against Q8_K activations.
 //
 // Weight codes are unsigned (0..15, 0..31 or 0..63), so maddubs multiplies them with the signed
-// activation codes directly; madd by the broadcast sub-block scale turns the int16 pair sums into
+// activation codes directly. A madd by the broadcast sub-block scale turns the int16 pair sums into
 // int32 lanes, and the whole super-block stays in integers until one FMA with d_w · d_a. Offsets never
 // touch the codes: the Q4_K/Q5_K min term is Σ_s m[s] · (activation sum of sub-block s) and the Q6_K
 // "− 32" term is 32 · Σ_s scale[s] · (activation sum of sub-block s), both from the Q8_K row sums.
@@ -42,6 +42,22 @@ inline void store_tile(__m256 (&acc)[MR][NR], float* y, int64_t ldy) {
   }
 }
 
+// unpack_k_scales() in general-purpose registers, four bytes per operation: returns sc[0..7] in
+// bytes 0–7 and m[0..7] in bytes 8–15. Byte stores followed by a vector load would stall on store
+// forwarding once per super-block and weight row.
+inline __m128i unpack_k_scales_128(const uint8_t* packed) {
+  const uint32_t v0 = avx2::load_u32(packed);      // sc[0..3] low 6 bits, sc[4..7] top 2 bits
+  const uint32_t v1 = avx2::load_u32(packed + 4);  // m[0..3] low 6 bits, m[4..7] top 2 bits
+  const uint32_t v2 = avx2::load_u32(packed + 8);  // sc[4..7] and m[4..7] low nibbles
+  const uint32_t sc_low = v0 & 0x3f3f3f3fu;
+  const uint32_t m_low = v1 & 0x3f3f3f3fu;
+  const uint32_t sc_high = (v2 & 0x0f0f0f0fu) | ((v0 >> 2) & 0x30303030u);
+  const uint32_t m_high = ((v2 >> 4) & 0x0f0f0f0fu) | ((v1 >> 2) & 0x30303030u);
+  const uint64_t sc = sc_low | (static_cast<uint64_t>(sc_high) << 32);
+  const uint64_t m = m_low | (static_cast<uint64_t>(m_high) << 32);
+  return _mm_set_epi64x(static_cast<int64_t>(m), static_cast<int64_t>(sc));
+}
+
 // Shuffle masks that broadcast int16 element e of each 128-bit lane to the whole lane.
 inline __m256i broadcast_i16_mask(int e) {
   return _mm256_set1_epi16(static_cast<short>((2 * e) | ((2 * e + 1) << 8)));
@@ -66,8 +82,7 @@ struct Q45KTile {
         __m256 dmin[NR];
         for (int j = 0; j < NR; ++j) {
           blocks[j] = reinterpret_cast<const Block*>(w + j * w_stride) + b;
-          const KScales unpacked = unpack_k_scales(blocks[j]->scales);
-          const __m128i packed = avx2::load_128(&unpacked);  // sc[0..7], m[0..7]
+          const __m128i packed = unpack_k_scales_128(blocks[j]->scales);  // sc[0..7], m[0..7]
           scales[j] = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(packed));
           mins[j] = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(packed, packed));
           d[j] = avx2::broadcast_fp16(load_u16(reinterpret_cast<const uint8_t*>(blocks[j])));
@@ -228,9 +243,9 @@ KernelSet make_set(GgmlType type, int gemm_mr, int gemm_nr, int gemv_nr) {
 }  // namespace
 
 const KernelSet* avx2_k_quant_kernel_set(GgmlType type) {
-  static const KernelSet q4_k = make_set<Q45KTile<false, BlockQ4_K>::Kernel>(GgmlType::Q4_K, 4, 2, 4);
-  static const KernelSet q5_k = make_set<Q45KTile<true, BlockQ5_K>::Kernel>(GgmlType::Q5_K, 4, 2, 4);
-  static const KernelSet q6_k = make_set<Q6KTile::Kernel>(GgmlType::Q6_K, 4, 2, 4);
+  static const KernelSet q4_k = make_set<Q45KTile<false, BlockQ4_K>::Kernel>(GgmlType::Q4_K, 4, 2, 1);
+  static const KernelSet q5_k = make_set<Q45KTile<true, BlockQ5_K>::Kernel>(GgmlType::Q5_K, 4, 2, 1);
+  static const KernelSet q6_k = make_set<Q6KTile::Kernel>(GgmlType::Q6_K, 4, 2, 1);
   switch (type) {
     case GgmlType::Q4_K: return &q4_k;
     case GgmlType::Q5_K: return &q5_k;

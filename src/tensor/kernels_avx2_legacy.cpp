@@ -2,7 +2,7 @@
 //
 // Q4_0, Q5_0 and Q8_0 weights are expanded to signed bytes and multiplied with Q8_0 activation
 // codes by the sign trick (|w| as the unsigned maddubs operand, w's sign moved onto the activation).
-// Q4_1 and Q5_1 codes are unsigned already and pair with Q8_1 rows; their offset term m · s is added
+// Q4_1 and Q5_1 codes are unsigned already and pair with Q8_1 rows. Their offset term m · s is added
 // into lane 0 of the accumulator. Per block and (activation row, weight row) pair the integer dot
 // becomes 8 int32 lanes, converted once and scaled by d_w · d_a in one FMA.
 #include "tensor/kernels.h"
@@ -18,43 +18,62 @@ namespace {
 
 using avx2::load_u32;
 
+// Each weight format gives its codes as signed bytes (codes) and, except Q8_0, as unsigned bytes
+// (unsigned_codes, the stored code before the offset is removed). kOffset is that offset for the
+// symmetric formats (value = d · (unsigned − kOffset)); kHasMin marks the formats with an explicit
+// min (value = d · unsigned + m), whose codes are unsigned in both views.
 struct Q8_0Weights {
   static constexpr bool kHasMin = false;
+  static constexpr bool kHasUnsigned = false;
+  static constexpr int kOffset = 0;
   static constexpr size_t kBlockBytes = sizeof(BlockQ8_0);
   static __m256i codes(const uint8_t* block) { return avx2::load_256(block + 2); }
 };
 
 struct Q4_0Weights {
   static constexpr bool kHasMin = false;
+  static constexpr bool kHasUnsigned = true;
+  static constexpr int kOffset = 8;
   static constexpr size_t kBlockBytes = sizeof(BlockQ4_0);
+  static __m256i unsigned_codes(const uint8_t* block) { return avx2::unpack_nibbles_split(block + 2); }
   static __m256i codes(const uint8_t* block) {
-    return _mm256_sub_epi8(avx2::unpack_nibbles_split(block + 2), _mm256_set1_epi8(8));
+    return _mm256_sub_epi8(unsigned_codes(block), _mm256_set1_epi8(kOffset));
   }
 };
 
 struct Q5_0Weights {
   static constexpr bool kHasMin = false;
+  static constexpr bool kHasUnsigned = true;
+  static constexpr int kOffset = 16;
   static constexpr size_t kBlockBytes = sizeof(BlockQ5_0);
-  static __m256i codes(const uint8_t* block) {
+  static __m256i unsigned_codes(const uint8_t* block) {
     const __m256i low = avx2::unpack_nibbles_split(block + 6);
-    const __m256i high = avx2::expand_bits_to_0x10(load_u32(block + 2));
-    return _mm256_sub_epi8(_mm256_or_si256(low, high), _mm256_set1_epi8(16));
+    return _mm256_or_si256(low, avx2::expand_bits_to_0x10(load_u32(block + 2)));
+  }
+  static __m256i codes(const uint8_t* block) {
+    return _mm256_sub_epi8(unsigned_codes(block), _mm256_set1_epi8(kOffset));
   }
 };
 
 struct Q4_1Weights {
   static constexpr bool kHasMin = true;
+  static constexpr bool kHasUnsigned = true;
+  static constexpr int kOffset = 0;
   static constexpr size_t kBlockBytes = sizeof(BlockQ4_1);
-  static __m256i codes(const uint8_t* block) { return avx2::unpack_nibbles_split(block + 4); }
+  static __m256i unsigned_codes(const uint8_t* block) { return avx2::unpack_nibbles_split(block + 4); }
+  static __m256i codes(const uint8_t* block) { return unsigned_codes(block); }
 };
 
 struct Q5_1Weights {
   static constexpr bool kHasMin = true;
+  static constexpr bool kHasUnsigned = true;
+  static constexpr int kOffset = 0;
   static constexpr size_t kBlockBytes = sizeof(BlockQ5_1);
-  static __m256i codes(const uint8_t* block) {
+  static __m256i unsigned_codes(const uint8_t* block) {
     const __m256i low = avx2::unpack_nibbles_split(block + 8);
     return _mm256_or_si256(low, avx2::expand_bits_to_0x10(load_u32(block + 4)));
   }
+  static __m256i codes(const uint8_t* block) { return unsigned_codes(block); }
 };
 
 inline uint16_t load_u16(const uint8_t* p) {
@@ -73,10 +92,10 @@ inline void store_row(const __m256* acc, float* y) {
   }
 }
 
-// GEMV tiles prefetch the same block this many rows ahead. With row-contiguous weights and one row
-// per tile this keeps a single sequential stream a few KiB ahead; measured on a Zen 4 VM the Q8_0
-// head GEMV ran at DRAM read speed with 1-row tiles and at less than half of it with 4-row tiles
-// (4 interleaved short streams), which is why gemv_nr is 1.
+// The GEMV kernel prefetches the same block this many rows ahead, which keeps one sequential stream a few
+// KiB ahead when rows are contiguous. On a Zen 4 VM the Q8_0 head GEMV ran at DRAM read speed with
+// one weight row per call and at less than half of it with 4 rows (4 interleaved short streams), so
+// gemv_nr is 1.
 constexpr int kPrefetchRows = 4;
 
 template <typename Weights>
@@ -105,9 +124,6 @@ struct BlockTile {
         [[maybe_unused]] __m256 w_min[NR];
         for (int j = 0; j < NR; ++j) {
           const uint8_t* block = w + j * w_stride + b * Weights::kBlockBytes;
-          if constexpr (MR == 1) {
-            _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchRows * w_stride), _MM_HINT_T0);
-          }
           w_codes[j] = Weights::codes(block);
           w_scale[j] = avx2::broadcast_fp16(load_u16(block));
           if constexpr (Weights::kHasMin) w_min[j] = avx2::broadcast_fp16(load_u16(block + 2));
@@ -136,6 +152,55 @@ struct BlockTile {
   };
 };
 
+// One activation row against one weight row. Even and odd blocks go to separate accumulators so
+// consecutive blocks do not wait on each other's FMA. Formats with unsigned codes skip the sign
+// trick: Σ d_w · (q − kOffset) · d_a · a = d_w · d_a · Σ q · a − kOffset · d_w · s, with s = d_a · Σa
+// from the Q8_1 row. The offset (or the explicit min, m · s) goes to a third accumulator.
+template <typename Weights>
+struct BlockGemv {
+  static void run(const uint8_t* w, size_t w_stride, const ActRows& a, int64_t a_first, int64_t n, float* y,
+                  int64_t ldy) {
+    (void)ldy;
+    const int8_t* a_codes = a.q(a_first);
+    const float* a_scales = a.d(a_first);
+    [[maybe_unused]] const float* a_sums = Weights::kHasUnsigned ? a.s(a_first) : nullptr;
+    __m256 acc_even = _mm256_setzero_ps();
+    __m256 acc_odd = _mm256_setzero_ps();
+    __m256 acc_offset = _mm256_setzero_ps();
+
+    const auto step = [&](int64_t b, __m256& acc) __attribute__((always_inline)) {
+      const uint8_t* block = w + b * Weights::kBlockBytes;
+      _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchRows * w_stride), _MM_HINT_T0);
+      const __m256 w_scale = avx2::broadcast_fp16(load_u16(block));
+      const __m256 scale = _mm256_mul_ps(w_scale, _mm256_broadcast_ss(a_scales + b));
+      const __m256i a_vec = _mm256_load_si256(reinterpret_cast<const __m256i*>(a_codes + kQK * b));
+      __m256i dot;
+      if constexpr (Weights::kHasUnsigned) {
+        dot = avx2::dot_u8_s8(Weights::unsigned_codes(block), a_vec);
+        // d_w · s (symmetric formats, scaled by −kOffset at the end) or m · s, in lane 0 only.
+        const __m256 a_sum = _mm256_zextps128_ps256(_mm_load_ss(a_sums + b));
+        const __m256 factor = Weights::kHasMin ? avx2::broadcast_fp16(load_u16(block + 2)) : w_scale;
+        acc_offset = _mm256_fmadd_ps(factor, a_sum, acc_offset);
+      } else {
+        dot = avx2::dot_s8_s8(Weights::codes(block), a_vec);
+      }
+      acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(dot), acc);
+    };
+
+    const int64_t n_blocks = n / kQK;
+    int64_t b = 0;
+    for (; b + 1 < n_blocks; b += 2) {
+      step(b, acc_even);
+      step(b + 1, acc_odd);
+    }
+    if (b < n_blocks) step(b, acc_even);
+    if constexpr (Weights::kOffset != 0) {
+      acc_offset = _mm256_mul_ps(acc_offset, _mm256_set1_ps(-static_cast<float>(Weights::kOffset)));
+    }
+    y[0] = avx2::hsum(_mm256_add_ps(_mm256_add_ps(acc_even, acc_odd), acc_offset));
+  }
+};
+
 template <typename Weights>
 KernelSet make_set(GgmlType type, int gemm_mr, int gemm_nr, int gemv_nr) {
   KernelSet set;
@@ -144,17 +209,18 @@ KernelSet make_set(GgmlType type, int gemm_mr, int gemm_nr, int gemv_nr) {
   set.gemm_nr = gemm_nr;
   set.gemv_nr = gemv_nr;
   fill_tiles<BlockTile<Weights>::template Kernel>(set);
+  set.gemv = &BlockGemv<Weights>::run;
   return set;
 }
 
 }  // namespace
 
 const KernelSet* avx2_legacy_kernel_set(GgmlType type) {
-  static const KernelSet q4_0 = make_set<Q4_0Weights>(GgmlType::Q4_0, 4, 2, 1);
-  static const KernelSet q4_1 = make_set<Q4_1Weights>(GgmlType::Q4_1, 4, 2, 1);
-  static const KernelSet q5_0 = make_set<Q5_0Weights>(GgmlType::Q5_0, 4, 2, 1);
-  static const KernelSet q5_1 = make_set<Q5_1Weights>(GgmlType::Q5_1, 4, 2, 1);
-  static const KernelSet q8_0 = make_set<Q8_0Weights>(GgmlType::Q8_0, 4, 2, 1);
+  static const KernelSet q4_0 = make_set<Q4_0Weights>(GgmlType::Q4_0, 4, 4, 1);
+  static const KernelSet q4_1 = make_set<Q4_1Weights>(GgmlType::Q4_1, 4, 4, 1);
+  static const KernelSet q5_0 = make_set<Q5_0Weights>(GgmlType::Q5_0, 4, 4, 1);
+  static const KernelSet q5_1 = make_set<Q5_1Weights>(GgmlType::Q5_1, 4, 4, 1);
+  static const KernelSet q8_0 = make_set<Q8_0Weights>(GgmlType::Q8_0, 4, 4, 1);
   switch (type) {
     case GgmlType::Q4_0: return &q4_0;
     case GgmlType::Q4_1: return &q4_1;

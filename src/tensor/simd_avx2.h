@@ -62,10 +62,12 @@ inline __m256i dot_s8_s8(__m256i w, __m256i a) {
 }
 
 // 16 packed bytes → 32 bytes: low nibbles in bytes 0–15, high nibbles in bytes 16–31.
+// The broadcast load needs no shuffle unit, and one variable shift moves the high nibbles down in
+// the upper lane only.
 inline __m256i unpack_nibbles_split(const uint8_t* qs) {
-  const __m128i packed = load_128(qs);
-  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
-  return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+  const __m256i both = _mm256_broadcastsi128_si256(load_128(qs));
+  const __m256i shifted = _mm256_srlv_epi64(both, _mm256_setr_epi64x(0, 0, 4, 4));
+  return _mm256_and_si256(shifted, _mm256_set1_epi8(0x0f));
 }
 
 // 32 bits → 32 bytes: byte j is 0x10 when bit j is set, 0 otherwise.

@@ -1,10 +1,10 @@
 // Persistent worker threads with a spin-then-sleep wait.
 //
 // A job (function, task count) is published by bumping a generation number. Tasks are claimed from
-// one 64-bit atomic that holds the generation in its high half and the next task index in its low
-// half, so a worker that wakes late can never claim a task of a newer job, and the caller waits only
-// for tasks that were actually claimed, never for workers that did not show up (on an oversubscribed
-// machine the caller may simply run every task itself). Workers that recently finished spin on the
+// one 64-bit atomic that contains the generation in its high half and the next task index in its low
+// half. A worker that wakes late therefore cannot claim a task of a newer job. The caller waits only
+// for tasks that were actually claimed, never for workers that did not start (on an oversubscribed
+// machine the caller may run every task itself). Workers that recently finished spin on the
 // generation for a short time, so back-to-back calls (hundreds per decoded token) cost a few
 // microseconds; idle workers sleep on a condition variable that is signalled only when someone sleeps.
 // Non-goals: nested parallelism (a run() from inside a task executes inline) and fairness between
@@ -59,8 +59,8 @@ struct ThreadPool::Impl {
   int n_threads = 1;
   std::vector<std::thread> workers;
 
-  // Current job. Written by the caller before the claim word publishes the new generation; atomics
-  // because a late worker may read them while the next job is being set up (it then fails to claim).
+  // Current job, written by the caller before the claim word publishes the new generation. They are
+  // atomics because a late worker may read them while the next job is set up (its claim then fails).
   std::atomic<const std::function<void(int64_t, int)>*> fn{nullptr};
   std::atomic<int64_t> n_tasks{0};
 
@@ -89,7 +89,7 @@ struct ThreadPool::Impl {
       const int64_t count = n_tasks.load(std::memory_order_relaxed);
       if (task_of(word) >= count) break;
       if (!claim.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
-        continue;  // word now holds the current value
+        continue;  // word now contains the current value
       }
       // The job cannot change until this task is counted as done, so fn is this job's.
       if (!failed.load(std::memory_order_relaxed)) {
