@@ -26,7 +26,7 @@ void expect_exact(const char* model_path, const char* golden_path) {
   const size_t stride = long_run ? 1 : 4;
 
   Transformer transformer(*model, 2);
-  transformer.set_reference_matmul(true);
+  transformer.set_exact_math(true);
   KVCache cache = transformer.make_cache();
   std::vector<float> logits;
   Batch batch = Batch::from_tokens(ids, 0);

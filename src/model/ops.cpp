@@ -3,6 +3,8 @@
 #include <cmath>
 #include <vector>
 
+#include "tensor/quantize.h"
+
 namespace lkv::ops {
 
 void rms_norm(const float* x, const float* weight, float* y, int n, float eps) {
@@ -43,10 +45,23 @@ float gelu_tanh(float x) {
   return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + 0.044715f * x * x)));
 }
 
+float gelu_tanh_fp16_table(float x) {
+  static const std::vector<uint16_t> table = [] {
+    std::vector<uint16_t> t(65536);
+    for (uint32_t i = 0; i < 65536; ++i) t[i] = fp32_to_fp16(gelu_tanh(fp16_to_fp32(static_cast<uint16_t>(i))));
+    return t;
+  }();
+  if (x <= -10.0f) return 0.0f;
+  if (x >= 10.0f) return x;
+  return fp16_to_fp32(table[fp32_to_fp16(x)]);
+}
+
 float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
-void gated_activation(const float* gate, const float* up, float* out, int64_t n, FfnActivation act) {
-  if (act == FfnActivation::GeluTanh) {
+void gated_activation(const float* gate, const float* up, float* out, int64_t n, FfnActivation act, bool fp16_gelu) {
+  if (act == FfnActivation::GeluTanh && fp16_gelu) {
+    for (int64_t i = 0; i < n; ++i) out[i] = gelu_tanh_fp16_table(gate[i]) * up[i];
+  } else if (act == FfnActivation::GeluTanh) {
     for (int64_t i = 0; i < n; ++i) out[i] = gelu_tanh(gate[i]) * up[i];
   } else {
     for (int64_t i = 0; i < n; ++i) out[i] = silu(gate[i]) * up[i];

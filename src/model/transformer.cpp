@@ -43,7 +43,7 @@ KVCache Transformer::make_cache() const {
 }
 
 void Transformer::project(const WeightView& w, const float* x, int64_t m, float* y) {
-  if (reference_matmul_) {
+  if (exact_math_) {
     matmul_reference(w, x, m, y);
   } else {
     matmul(w, x, m, y, *pool_);
@@ -211,7 +211,8 @@ void Transformer::forward(const Batch& batch, KVCache& cache, std::vector<float>
 
     project(l.w_gate, h_.data(), m, gate_.data());
     project(l.w_up, h_.data(), m, up_.data());
-    ops::gated_activation(gate_.data(), up_.data(), gate_.data(), static_cast<int64_t>(rows * ff), hp.ffn_activation);
+    ops::gated_activation(gate_.data(), up_.data(), gate_.data(), static_cast<int64_t>(rows * ff), hp.ffn_activation,
+                          /*fp16_gelu=*/!exact_math_);
     project(l.w_down, gate_.data(), m, proj_.data());
     for (size_t r = 0; r < rows; ++r) {
       float* f = &proj_[r * d];

@@ -36,9 +36,10 @@ class Transformer {
   const Model& model() const { return model_; }
   ThreadPool& pool() { return *pool_; }
 
-  // Switches every projection to the scalar double-accumulation reference (no activation
-  // quantization). Slow; tests use it to compare the pass against an exact-math reference.
-  void set_reference_matmul(bool enabled) { reference_matmul_ = enabled; }
+  // Exact-math mode: every projection uses the scalar double-accumulation reference (no activation
+  // quantization) and GELU is computed in f32 instead of through llama.cpp's fp16 table. Slow;
+  // tests use it to compare the pass against a float64 reference.
+  void set_exact_math(bool enabled) { exact_math_ = enabled; }
 
   // A KV cache shaped for this model.
   KVCache make_cache() const;
@@ -55,7 +56,7 @@ class Transformer {
 
   const Model& model_;
   std::unique_ptr<ThreadPool> pool_;
-  bool reference_matmul_ = false;
+  bool exact_math_ = false;
   // Scratch buffers reused across calls, sized for the largest batch seen.
   std::vector<float> x_, h_, q_, k_, v_, attn_, proj_, gate_, up_;
 };
