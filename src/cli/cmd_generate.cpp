@@ -37,11 +37,11 @@ int run_generate(const GenerateArgs& args) {
 
   std::vector<TokenId> prompt;
   if (args.chat) {
-    const ChatFormat format = detect_chat_format(*model->file);
+    const ChatTemplate chat_template = detect_chat_template(*model->file);
     std::vector<ChatMessage> messages;
     if (!args.system.empty()) messages.push_back({"system", args.system});
     messages.push_back({"user", text});
-    prompt = tokenizer->encode(render_chat(format, messages, true), false, true);
+    prompt = tokenizer->encode(render_chat(chat_template, messages, true), false, true);
   } else {
     prompt = tokenizer->encode(text, true, false);
   }
