@@ -99,8 +99,8 @@ TEST(TensorQuantize, AsymmetricBlockErrorBounds) {
 }
 
 // K-quant quantizers are the simple range-based scheme, so only the relative RMS error is bounded.
-// The bounds are about 1.5× the values measured on Gaussian data (Q4_K ≈ 0.07, Q5_K ≈ 0.035,
-// Q6_K ≈ 0.02).
+// On this fixed data the errors are Q4_K 0.079, Q5_K 0.039, Q6_K 0.019 and Q8_K 0.0083; the bounds
+// leave 20–60 % headroom.
 TEST(TensorQuantize, KQuantRelativeRmsError) {
   std::vector<float> x = test::random_floats(256 * 16, 4, 1.5f);
   for (size_t i = 0; i < x.size(); ++i) x[i] *= 1.0f + static_cast<float>(i / 32 % 8);  // uneven sub-blocks

@@ -2,8 +2,8 @@
 //
 // Like ggml, a matmul converts each f32 activation row once into the "vec-dot" format of the weight
 // type (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for the K-quants, f32 for float weights)
-// and the kernels then work on integer blocks. The codes and scales equal ggml's; only the layout
-// is ours: each row stores its codes contiguously, then its scales as f32, so SIMD loads of the codes
+// and the kernels then work on integer blocks. The codes and scales equal ggml's, but the layout is
+// ours. Each row stores its codes contiguously and then its scales as f32, so SIMD loads of the codes
 // are aligned and scales need no fp16 conversion.
 #pragma once
 

@@ -15,7 +15,7 @@ constexpr int kKScaleBytes = 12;  // packed 6-bit scales and mins of Q4_K / Q5_K
 
 #pragma pack(push, 1)
 
-// x = d · (q − 8), q in [0, 15]. Byte k holds element k (low nibble) and element k + 16 (high).
+// x = d · (q − 8), q in [0, 15]. Byte k contains element k (low nibble) and element k + 16 (high).
 struct BlockQ4_0 {
   uint16_t d;
   uint8_t qs[kQK / 2];
@@ -105,9 +105,9 @@ static_assert(sizeof(BlockQ5_K) == 176);
 static_assert(sizeof(BlockQ6_K) == 210);
 static_assert(sizeof(BlockQ8_K) == 292);
 
-// The 6-bit scales and mins of one Q4_K / Q5_K super-block. Bytes 0–3 hold sc[0..3] in their low 6
-// bits and the top 2 bits of sc[4..7] in bits 6–7; bytes 4–7 do the same for m; bytes 8–11 hold the
-// low 4 bits of sc[4..7] (low nibble) and of m[4..7] (high nibble).
+// The 6-bit scales and mins of one Q4_K / Q5_K super-block. Bytes 0–3 contain sc[0..3] in their
+// low 6 bits and the top 2 bits of sc[4..7] in bits 6–7. Bytes 4–7 do the same for m. Bytes 8–11
+// contain the low 4 bits of sc[4..7] (low nibble) and of m[4..7] (high nibble).
 struct KScales {
   uint8_t sc[8];
   uint8_t m[8];

@@ -1,8 +1,8 @@
 // Inline IEEE binary16 and bfloat16 conversions for the kernels.
 //
-// The *_scalar versions are portable bit manipulation. The unsuffixed versions use F16C when the
-// build enables it; both give bit-identical results, including subnormals, infinities and NaN
-// (NaN inputs come out quiet with the top payload bits kept, as the x86 conversion instructions do).
+// The *_scalar versions are portable bit manipulation. The *_fast versions use F16C when the build
+// enables it. Both give bit-identical results, including subnormals, infinities and NaN. NaN inputs
+// come out quiet with the top payload bits kept, as the x86 conversion instructions do.
 #pragma once
 
 #include <cstdint>

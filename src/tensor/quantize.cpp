@@ -129,9 +129,9 @@ void quantize_q8_1(const float* x, BlockQ8_1* blocks, int64_t n_blocks) {
   }
 }
 
-// Q4_K / Q5_K: each sub-block of 32 gets x ≈ scale · q − min with min ≥ 0 (the sub-block minimum,
-// or 0 when all values are positive); the 8 scales and 8 mins are then coded as 6-bit multiples of
-// the super-block's d and dmin. Codes are chosen against the scales as finally stored.
+// Q4_K / Q5_K: each sub-block of 32 gets x ≈ scale · q − min with min ≥ 0 (minus the sub-block
+// minimum, or 0 when all values are positive). The 8 scales and 8 mins are then coded as 6-bit
+// multiples of the super-block's d and dmin. Codes are chosen against the scales as finally stored.
 template <int kLevels>
 void k_quant_codes(const float* x, uint16_t* d_out, uint16_t* dmin_out, uint8_t* packed_scales,
                    int* codes) {
