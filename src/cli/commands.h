@@ -14,6 +14,7 @@ using Runner = std::function<int()>;
 Runner add_generate(CLI::App& app);
 Runner add_tokenize(CLI::App& app);
 Runner add_inspect(CLI::App& app);
+Runner add_bench(CLI::App& app);
 
 // Reads the prompt from -p TEXT or -f FILE (exactly one); throws lkv::Error otherwise.
 std::string read_prompt(const std::string& text, const std::string& file);

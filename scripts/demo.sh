@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The main job on the bundled input: Gemma 3 270M reads the opening of Newton's Opticks
+# (data/opticks_opening.txt, about 4,000 tokens) and answers a question about it.
+# Usage: scripts/demo.sh [extra generate flags]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+model=models/gemma-3-270m-q4_k_m.gguf
+question="According to Newton, how long does light take to travel from the Sun to us?"
+prompt=$(mktemp)
+trap 'rm -f "$prompt"' EXIT
+{
+  cat data/opticks_opening.txt
+  printf '\n\nQuestion: %s\nAnswer (one sentence from the text above):' "$question"
+} > "$prompt"
+
+echo "Question about data/opticks_opening.txt: $question"
+build/lookaheadkv generate -m "$model" -f "$prompt" -n 32 -t "$(nproc)" "$@"
