@@ -93,6 +93,15 @@ TEST(TensorDequantize, Q8_0Signed) {
   for (int j = 0; j < 32; ++j) EXPECT_EQ(x[j], 0.5f * static_cast<float>(j * 8 - 128)) << j;
 }
 
+TEST(TensorDequantize, Q8_1IgnoresSum) {
+  BlockQ8_1 block{};
+  block.d = kQuarter;
+  block.s = kMinusTwo;  // d · Σq, used by dot products only
+  for (int j = 0; j < 32; ++j) block.qs[j] = static_cast<int8_t>(j - 16);
+  const std::vector<float> x = decode(GgmlType::Q8_1, &block, 32);
+  for (int j = 0; j < 32; ++j) EXPECT_EQ(x[j], 0.25f * static_cast<float>(j - 16)) << j;
+}
+
 // Scale and min values chosen so that sub-blocks 4..7 need their top two bits.
 constexpr uint8_t kSc[8] = {1, 2, 3, 63, 17, 33, 50, 47};
 constexpr uint8_t kMin[8] = {5, 0, 7, 8, 20, 40, 60, 31};

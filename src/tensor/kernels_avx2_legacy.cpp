@@ -152,6 +152,67 @@ struct BlockTile {
   };
 };
 
+// Tile for the formats with unsigned codes (Q4_0, Q5_0 against Q8_1 rows; Q4_1, Q5_1). The codes
+// go straight into maddubs without the sign trick. The per-block offset term f · s (f = d_w for the
+// symmetric formats, scaled by −kOffset at the end, or f = m for Q4_1 / Q5_1) is accumulated for all
+// NR weight rows at once: a 4-lane vector of f times the broadcast s of each activation row.
+template <typename Weights>
+struct UnsignedBlockTile {
+  template <int MR, int NR>
+  struct Kernel {
+    static void run(const uint8_t* w, size_t w_stride, const ActRows& a, int64_t a_first, int64_t n, float* y,
+                    int64_t ldy) {
+      __m256 acc[MR][NR];
+      __m128 offset[MR];  // lane j: Σ_b f_jb · s_ib
+      for (int i = 0; i < MR; ++i) {
+        for (int j = 0; j < NR; ++j) acc[i][j] = _mm256_setzero_ps();
+        offset[i] = _mm_setzero_ps();
+      }
+      const int8_t* a_codes[MR];
+      const float* a_scales[MR];
+      const float* a_sums[MR];
+      for (int i = 0; i < MR; ++i) {
+        a_codes[i] = a.q(a_first + i);
+        a_scales[i] = a.d(a_first + i);
+        a_sums[i] = a.s(a_first + i);
+      }
+      constexpr int kFactorOffset = Weights::kHasMin ? 2 : 0;  // byte offset of f in the block
+
+      const int64_t n_blocks = n / kQK;
+      for (int64_t b = 0; b < n_blocks; ++b) {
+        __m256i w_codes[NR];
+        __m256 w_scale[NR];
+        alignas(16) uint16_t factors[4] = {0, 0, 0, 0};
+        for (int j = 0; j < NR; ++j) {
+          const uint8_t* block = w + j * w_stride + b * Weights::kBlockBytes;
+          w_codes[j] = Weights::unsigned_codes(block);
+          w_scale[j] = avx2::broadcast_fp16(load_u16(block));
+          factors[j] = load_u16(block + kFactorOffset);
+        }
+        const __m128 factor = _mm_cvtph_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(factors)));
+        for (int i = 0; i < MR; ++i) {
+          const __m256i a_vec = _mm256_load_si256(reinterpret_cast<const __m256i*>(a_codes[i] + kQK * b));
+          const __m256 a_scale = _mm256_broadcast_ss(a_scales[i] + b);
+          for (int j = 0; j < NR; ++j) {
+            const __m256i dot = avx2::dot_u8_s8(w_codes[j], a_vec);
+            acc[i][j] = _mm256_fmadd_ps(_mm256_mul_ps(w_scale[j], a_scale), _mm256_cvtepi32_ps(dot), acc[i][j]);
+          }
+          offset[i] = _mm_fmadd_ps(factor, _mm_broadcast_ss(a_sums[i] + b), offset[i]);
+        }
+      }
+
+      const float offset_scale = Weights::kHasMin ? 1.0f : -static_cast<float>(Weights::kOffset);
+      for (int i = 0; i < MR; ++i) {
+        alignas(16) float offsets[4];
+        _mm_store_ps(offsets, offset[i]);
+        float sums[NR];
+        store_row<NR>(acc[i], sums);
+        for (int j = 0; j < NR; ++j) y[i * ldy + j] = sums[j] + offset_scale * offsets[j];
+      }
+    }
+  };
+};
+
 // One activation row against one weight row. Even and odd blocks go to separate accumulators so
 // consecutive blocks do not wait on each other's FMA. Formats with unsigned codes skip the sign
 // trick: Σ d_w · (q − kOffset) · d_a · a = d_w · d_a · Σ q · a − kOffset · d_w · s, with s = d_a · Σa
@@ -208,7 +269,11 @@ KernelSet make_set(GgmlType type, int gemm_mr, int gemm_nr, int gemv_nr) {
   set.gemm_mr = gemm_mr;
   set.gemm_nr = gemm_nr;
   set.gemv_nr = gemv_nr;
-  fill_tiles<BlockTile<Weights>::template Kernel>(set);
+  if constexpr (Weights::kHasUnsigned) {
+    fill_tiles<UnsignedBlockTile<Weights>::template Kernel>(set);
+  } else {
+    fill_tiles<BlockTile<Weights>::template Kernel>(set);
+  }
   set.gemv = &BlockGemv<Weights>::run;
   return set;
 }
