@@ -1,10 +1,11 @@
 // AVX2 kernels for the 32-element block formats.
 //
-// Q4_0, Q5_0 and Q8_0 weights are expanded to signed bytes and multiplied with Q8_0 activation
-// codes by the sign trick (|w| as the unsigned maddubs operand, w's sign moved onto the activation).
-// Q4_1 and Q5_1 codes are unsigned already and pair with Q8_1 rows. Their offset term m · s is added
-// into lane 0 of the accumulator. Per block and (activation row, weight row) pair the integer dot
-// becomes 8 int32 lanes, converted once and scaled by d_w · d_a in one FMA.
+// Q8_0 weights are signed bytes, multiplied with Q8_0 activation codes by the sign trick (|w| as the
+// unsigned maddubs operand, w's sign moved onto the activation). Q4_0, Q5_0, Q4_1 and Q5_1 keep their
+// stored unsigned codes and pair with Q8_1 rows, whose block sums s = d_a · Σa carry the offset:
+// Σ d_w · (q − kOffset) · d_a · a = d_w · d_a · Σ q · a − kOffset · d_w · s, and the min term of
+// Q4_1 / Q5_1 is m · s. Per block and (activation row, weight row) pair the integer dot becomes 8
+// int32 lanes, converted once and scaled by d_w · d_a in one FMA.
 #include "tensor/kernels.h"
 
 #if defined(__AVX2__)
@@ -18,16 +19,14 @@ namespace {
 
 using avx2::load_u32;
 
-// Each weight format gives its codes as signed bytes (codes) and, except Q8_0, as unsigned bytes
-// (unsigned_codes, the stored code before the offset is removed). kOffset is that offset for the
-// symmetric formats (value = d · (unsigned − kOffset)); kHasMin marks the formats with an explicit
-// min (value = d · unsigned + m), whose codes are unsigned in both views.
+// Q8_0 gives signed codes. The other formats give their stored unsigned codes: value =
+// d · (code − kOffset) for Q4_0 / Q5_0, and value = d · code + m for the kHasMin formats.
 struct Q8_0Weights {
   static constexpr bool kHasMin = false;
   static constexpr bool kHasUnsigned = false;
   static constexpr int kOffset = 0;
   static constexpr size_t kBlockBytes = sizeof(BlockQ8_0);
-  static __m256i codes(const uint8_t* block) { return avx2::load_256(block + 2); }
+  static __m256i signed_codes(const uint8_t* block) { return avx2::load_256(block + 2); }
 };
 
 struct Q4_0Weights {
@@ -36,9 +35,6 @@ struct Q4_0Weights {
   static constexpr int kOffset = 8;
   static constexpr size_t kBlockBytes = sizeof(BlockQ4_0);
   static __m256i unsigned_codes(const uint8_t* block) { return avx2::unpack_nibbles_split(block + 2); }
-  static __m256i codes(const uint8_t* block) {
-    return _mm256_sub_epi8(unsigned_codes(block), _mm256_set1_epi8(kOffset));
-  }
 };
 
 struct Q5_0Weights {
@@ -50,9 +46,6 @@ struct Q5_0Weights {
     const __m256i low = avx2::unpack_nibbles_split(block + 6);
     return _mm256_or_si256(low, avx2::expand_bits_to_0x10(load_u32(block + 2)));
   }
-  static __m256i codes(const uint8_t* block) {
-    return _mm256_sub_epi8(unsigned_codes(block), _mm256_set1_epi8(kOffset));
-  }
 };
 
 struct Q4_1Weights {
@@ -61,7 +54,6 @@ struct Q4_1Weights {
   static constexpr int kOffset = 0;
   static constexpr size_t kBlockBytes = sizeof(BlockQ4_1);
   static __m256i unsigned_codes(const uint8_t* block) { return avx2::unpack_nibbles_split(block + 4); }
-  static __m256i codes(const uint8_t* block) { return unsigned_codes(block); }
 };
 
 struct Q5_1Weights {
@@ -73,7 +65,6 @@ struct Q5_1Weights {
     const __m256i low = avx2::unpack_nibbles_split(block + 8);
     return _mm256_or_si256(low, avx2::expand_bits_to_0x10(load_u32(block + 4)));
   }
-  static __m256i codes(const uint8_t* block) { return unsigned_codes(block); }
 };
 
 inline uint16_t load_u16(const uint8_t* p) {
@@ -98,8 +89,9 @@ inline void store_row(const __m256* acc, float* y) {
 // gemv_nr is 1.
 constexpr int kPrefetchRows = 4;
 
+// Tile for signed codes (Q8_0).
 template <typename Weights>
-struct BlockTile {
+struct SignedBlockTile {
   template <int MR, int NR>
   struct Kernel {
     static void run(const uint8_t* w, size_t w_stride, const ActRows& a, int64_t a_first, int64_t n, float* y,
@@ -110,40 +102,26 @@ struct BlockTile {
       }
       const int8_t* a_codes[MR];
       const float* a_scales[MR];
-      [[maybe_unused]] const float* a_sums[MR];
       for (int i = 0; i < MR; ++i) {
         a_codes[i] = a.q(a_first + i);
         a_scales[i] = a.d(a_first + i);
-        if constexpr (Weights::kHasMin) a_sums[i] = a.s(a_first + i);
       }
 
       const int64_t n_blocks = n / kQK;
       for (int64_t b = 0; b < n_blocks; ++b) {
         __m256i w_codes[NR];
         __m256 w_scale[NR];
-        [[maybe_unused]] __m256 w_min[NR];
         for (int j = 0; j < NR; ++j) {
           const uint8_t* block = w + j * w_stride + b * Weights::kBlockBytes;
-          w_codes[j] = Weights::codes(block);
+          w_codes[j] = Weights::signed_codes(block);
           w_scale[j] = avx2::broadcast_fp16(load_u16(block));
-          if constexpr (Weights::kHasMin) w_min[j] = avx2::broadcast_fp16(load_u16(block + 2));
         }
         for (int i = 0; i < MR; ++i) {
           const __m256i a_vec = _mm256_load_si256(reinterpret_cast<const __m256i*>(a_codes[i] + kQK * b));
           const __m256 a_scale = _mm256_broadcast_ss(a_scales[i] + b);
           for (int j = 0; j < NR; ++j) {
-            __m256i dot;
-            if constexpr (Weights::kHasMin) {
-              dot = avx2::dot_u8_s8(w_codes[j], a_vec);
-            } else {
-              dot = avx2::dot_s8_s8(w_codes[j], a_vec);
-            }
+            const __m256i dot = avx2::dot_s8_s8(w_codes[j], a_vec);
             acc[i][j] = _mm256_fmadd_ps(_mm256_mul_ps(w_scale[j], a_scale), _mm256_cvtepi32_ps(dot), acc[i][j]);
-          }
-          if constexpr (Weights::kHasMin) {
-            // m · s goes into lane 0 only; the final horizontal sum adds it once.
-            const __m256 a_sum = _mm256_zextps128_ps256(_mm_load_ss(a_sums[i] + b));
-            for (int j = 0; j < NR; ++j) acc[i][j] = _mm256_fmadd_ps(w_min[j], a_sum, acc[i][j]);
           }
         }
       }
@@ -214,9 +192,8 @@ struct UnsignedBlockTile {
 };
 
 // One activation row against one weight row. Even and odd blocks go to separate accumulators so
-// consecutive blocks do not wait on each other's FMA. Formats with unsigned codes skip the sign
-// trick: Σ d_w · (q − kOffset) · d_a · a = d_w · d_a · Σ q · a − kOffset · d_w · s, with s = d_a · Σa
-// from the Q8_1 row. The offset (or the explicit min, m · s) goes to a third accumulator.
+// consecutive blocks do not wait on each other's FMA. The offset term (d_w · s or m · s) goes to a
+// third accumulator, in lane 0 only.
 template <typename Weights>
 struct BlockGemv {
   static void run(const uint8_t* w, size_t w_stride, const ActRows& a, int64_t a_first, int64_t n, float* y,
@@ -243,7 +220,7 @@ struct BlockGemv {
         const __m256 factor = Weights::kHasMin ? avx2::broadcast_fp16(load_u16(block + 2)) : w_scale;
         acc_offset = _mm256_fmadd_ps(factor, a_sum, acc_offset);
       } else {
-        dot = avx2::dot_s8_s8(Weights::codes(block), a_vec);
+        dot = avx2::dot_s8_s8(Weights::signed_codes(block), a_vec);
       }
       acc = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(dot), acc);
     };
@@ -272,7 +249,7 @@ KernelSet make_set(GgmlType type, int gemm_mr, int gemm_nr, int gemv_nr) {
   if constexpr (Weights::kHasUnsigned) {
     fill_tiles<UnsignedBlockTile<Weights>::template Kernel>(set);
   } else {
-    fill_tiles<BlockTile<Weights>::template Kernel>(set);
+    fill_tiles<SignedBlockTile<Weights>::template Kernel>(set);
   }
   set.gemv = &BlockGemv<Weights>::run;
   return set;
