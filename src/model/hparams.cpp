@@ -55,8 +55,9 @@ void load_common_hparams(const gguf::File& file, const std::string& arch, HParam
                      ? static_cast<int>(uniform_per_layer(file, arch + ".attention.head_count_kv", n_layer))
                      : hp.n_head;
   if (hp.n_head <= 0 || hp.n_head_kv <= 0 || hp.n_head % hp.n_head_kv != 0) {
-    fail("{}: head counts {} (query) and {} (KV) are invalid: the query count must be a positive multiple of the KV count",
-         file.path(), hp.n_head, hp.n_head_kv);
+    fail("{}: {}.attention.head_count = {} and {}.attention.head_count_kv = {} are invalid: the query head count must "
+         "be a positive multiple of the KV head count",
+         file.path(), arch, hp.n_head, arch, hp.n_head_kv);
   }
   const uint32_t default_head_dim = static_cast<uint32_t>(hp.n_embd / hp.n_head);
   const uint32_t key_length = file.get_u32_opt(arch + ".attention.key_length").value_or(default_head_dim);
