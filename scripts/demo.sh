@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # The main job on the bundled input: Gemma 3 270M reads the opening of Newton's Opticks
-# (data/opticks_opening.txt, about 4,000 tokens) and answers a question about it.
+# (data/opticks_opening.txt, about 4,000 tokens) and answers a question about it. The model is a
+# base model, not a chat model, so the question is put as a sentence for it to complete; the answer
+# ("seven minutes") appears once, about 1,600 tokens into the document.
 # Usage: scripts/demo.sh [extra generate flags]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 model=models/gemma-3-270m-q4_k_m.gguf
 question="According to Newton, how long does light take to travel from the Sun to us?"
+cloze="In the passage above, Newton says that light spends in its passage from the Sun to us about"
 prompt=$(mktemp)
 trap 'rm -f "$prompt"' EXIT
 {
   cat data/opticks_opening.txt
-  printf '\n\nQuestion: %s\nAnswer (one sentence from the text above):' "$question"
+  printf '\n\n%s' "$cloze"
 } > "$prompt"
 
 echo "Question about data/opticks_opening.txt: $question"
-build/lookaheadkv generate -m "$model" -f "$prompt" -n 32 -t "$(nproc)" "$@"
+build/lookaheadkv generate -m "$model" -f "$prompt" -n 16 -t "$(nproc)" "$@"
