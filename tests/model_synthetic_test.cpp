@@ -1,8 +1,8 @@
 // The engine's loader and forward pass on tiny random models of every architecture, against the
 // independent float64 pass in naive_forward.cpp.
 //
-// Each model is written by our GGUF writer (synthetic_model.cpp), loaded through Model::load like a
-// real file and run over a 40-token sequence, which is five times Gemma's 8-token test window, so
+// Each model is written by our GGUF writer (synthetic_model.cpp) and loaded through Model::load
+// like a real file. It runs over 40 tokens, five times the 8-token window of the gemma3 model, so
 // sliding-window masking, RoPE at many positions and GQA all matter. Weights are quantized when the
 // file is written and both passes read the same dequantized values, so weight quantization error
 // is not part of any difference measured here: only the engine's own arithmetic is.
@@ -37,16 +37,16 @@ constexpr int kSeqLen = 40;
 // Measured: at most 4.5e-7.
 constexpr double kExactTolerance = 1e-5;
 
-// Fast mode with float weights reads activations unrounded; only the summation order changes, and
-// for gemma3 GELU goes through llama.cpp's fp16 table (about 1e-3 relative per value, and one fp16
-// step wherever a tiny difference moves an input across a rounding boundary). Measured: 5.6e-4 for
+// Fast mode with float weights reads activations unrounded, so only the summation order changes.
+// For gemma3, GELU also goes through an fp16 table: about 1e-3 relative per value, and one fp16
+// step wherever a tiny difference moves an input across a rounding boundary. Measured: 5.6e-4 for
 // gemma3, below 5e-7 for the others.
 constexpr double kFastFloatTolerance = 2e-3;
 
 // Fast mode with quantized weights first rounds each activation row to 8 bits per 32- or
-// 256-element block (step = block max / 127, so about 0.5 % of a dot product's spread per
-// projection), as llama.cpp does. Over 2 to 7 layers and the output head this moves logits by
-// about 1-2 % of their scale on average. Measured: at most 2.9e-2 (gemma3, Q4_0 weights). Every
+// 256-element block. The step is the block max / 127, which is about 0.5 % of a dot product's
+// spread per projection. Over 2 to 7 layers and the output head the mean logit error grows to
+// 1-2 % of the logits' root mean square. Measured: at most 2.9e-2 (gemma3, Q4_0 weights). Every
 // architectural mistake tried in ModelSyntheticReference moves logits by 40 % or more, far beyond.
 constexpr double kFastQuantTolerance = 5e-2;
 
@@ -173,13 +173,13 @@ std::vector<Case> all_cases() {
 INSTANTIATE_TEST_SUITE_P(ModelSynthetic, ModelSyntheticForward, ::testing::ValuesIn(all_cases()), case_name);
 
 // ---------------------------------------------------------------------------------------------
-// Chunked prefill and decode against one pass, and what the KV cache holds afterwards.
+// Chunked prefill and decode against one pass, and what the KV cache contains afterwards.
 
 // In fast mode a chunk of one row takes the GEMV kernels and longer chunks the tiled ones, which
-// sum in another order. The last-bit differences are harmless but not always small downstream:
-// where one moves a value across a rounding boundary of the activation quantization (or of the
-// fp16 GELU table), that value changes by a whole step, so fast-mode chunking is held to the same
-// tolerance as fast mode against the reference. Exact-math mode must not change at all.
+// sum in another order. Where such a last-bit difference moves a value across a rounding boundary
+// of the activation quantization or of the fp16 GELU table, the value changes by a whole step.
+// So fast-mode chunking gets the tolerance of fast mode against the reference. Exact-math mode
+// must not change at all.
 struct BatchingMode {
   bool exact;
   GgmlType type;
@@ -250,8 +250,8 @@ INSTANTIATE_TEST_SUITE_P(ModelSynthetic, ModelSyntheticBatching, ::testing::Valu
                          [](const auto& info) { return std::string(info.param); });
 
 TEST(ModelSyntheticCache, SlidingWindowLayersKeepOnlyVisibleEntries) {
-  // After a pass ending at position 39 the next query (position 40) sees keys 33..40 in a local
-  // layer with window 8, so the cache keeps positions 33..39: window − 1 entries. The global layer
+  // After a pass ending at position 39, the next query (position 40) attends to keys 33..40 in a
+  // local layer with window 8, so the cache keeps positions 33..39: window − 1 entries. The global layer
   // (5) keeps all 40. Chunked prefill must end in the same state.
   const Loaded& l = loaded("gemma3", GgmlType::Q8_0);
   const HParams& hp = l.model->hparams;
@@ -296,11 +296,11 @@ TEST(ModelSyntheticCache, GlobalOnlyModelsKeepEveryEntry) {
 // The reference itself: each deliberate mistake must move its logits far beyond the tolerance,
 // or agreement with the engine would not show that the engine avoids that mistake.
 
-TEST(ModelSyntheticReference, DetectsWrongWindowAndRopePairing) {
+TEST(ModelSyntheticReference, DeliberateMistakesMoveLogits) {
   struct Mutation {
     const char* arch;
     test::NaiveMutation mutation;
-    const char* what;
+    const char* description;
   };
   const Mutation mutations[] = {
       {"gemma3", {.ignore_sliding_window = true}, "no sliding window"},
@@ -315,12 +315,12 @@ TEST(ModelSyntheticReference, DetectsWrongWindowAndRopePairing) {
     const NaiveLogits wrong = test::naive_forward(*l.model->file, l.tokens, m.mutation);
     std::vector<float> as_float(wrong.values.begin(), wrong.values.end());
     const Comparison c = compare(as_float, l.reference);
-    EXPECT_GT(c.max_diff, 5 * kFastQuantTolerance * c.scale) << m.what;
+    EXPECT_GT(c.max_diff, 5 * kFastQuantTolerance * c.scale) << m.description;
   }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Files the loader must refuse, each with an error that names the key or tensor at fault.
+// Files the loader must reject, each with an error that names the key or tensor at fault.
 
 std::string load_error(const SyntheticModel& synthetic, const std::string& name) {
   TempFile file(name);
@@ -394,7 +394,7 @@ TEST(ModelSyntheticLoad, RejectsUnsupportedTensorType) {
   EXPECT_NE(error.find("Q2_K"), std::string::npos) << error;
 }
 
-TEST(ModelSyntheticLoad, RejectsHeadCountNotMultipleOfKvHeads) {
+TEST(ModelSyntheticLoad, RejectsIndivisibleHeadCounts) {
   SyntheticModel m(test::synthetic_spec("llama", GgmlType::F32));
   m.set_u32_override("llama.attention.head_count_kv", 3);
   const std::string error = load_error(m, "heads.gguf");

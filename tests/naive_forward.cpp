@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <string>
 
 #include "tensor/quantize.h"
@@ -15,7 +16,7 @@ namespace {
 
 using Vec = std::vector<double>;
 
-// A weight tensor decoded to double. For a matrix, row o (one output) holds n_in values.
+// Weight tensor decoded to double. For a matrix, row o (one output) contains n_in values.
 struct Tensor {
   int64_t n_in = 0;
   int64_t n_out = 1;
@@ -38,7 +39,7 @@ Tensor load(const gguf::File& file, const std::string& name, bool required = tru
   return t;
 }
 
-// y = W x (+ b)
+// Returns W x, plus the bias when one is given and present.
 Vec matvec(const Tensor& m, const Vec& x, const Tensor* bias = nullptr) {
   LKV_CHECK(static_cast<int64_t>(x.size()) == m.n_in);
   Vec y(static_cast<size_t>(m.n_out));
@@ -51,7 +52,7 @@ Vec matvec(const Tensor& m, const Vec& x, const Tensor* bias = nullptr) {
   return y;
 }
 
-// RMSNorm of x[begin, begin + n) times weight, in place.
+// Applies RMSNorm times weight to x[begin, begin + n), in place.
 void rms_norm(Vec& x, size_t begin, size_t n, const Vec& weight, double eps) {
   double mean_sq = 0.0;
   for (size_t i = 0; i < n; ++i) mean_sq += x[begin + i] * x[begin + i];
@@ -78,7 +79,7 @@ void rope(Vec& v, int n_heads, int head_dim, int n_rot, int pos, double base, bo
 }
 
 double gelu_tanh(double x) {
-  const double k = std::sqrt(2.0 / M_PI);
+  const double k = std::sqrt(2.0 / std::numbers::pi);
   return 0.5 * x * (1.0 + std::tanh(k * (x + 0.044715 * x * x * x)));
 }
 
@@ -92,7 +93,11 @@ struct Layer {
 }  // namespace
 
 NaiveLogits naive_forward(const gguf::File& file, const std::vector<int32_t>& tokens, const NaiveMutation& mutation) {
-  // Architecture rules, restated from engine-facts §3 rather than taken from src/model.
+  // Architecture rules. Gemma 3: embeddings times sqrt(n_embd), NEOX RoPE, QK norms, a norm after
+  // attention and after the FFN, GELU-tanh gate, five sliding-window layers then one global layer.
+  // Llama: NORM RoPE (adjacent pairs), SiLU gate. Qwen2: NEOX RoPE, Q/K/V biases. Qwen3: NEOX RoPE,
+  // QK norms. All scale queries by 1/sqrt(head_dim) and tie the output head to the embeddings
+  // when output.weight is absent.
   const std::string arch = file.get_string("general.architecture");
   const bool gemma = arch == "gemma3";
   if (!gemma && arch != "llama" && arch != "qwen2" && arch != "qwen3") fail("naive forward: unknown architecture '{}'", arch);
@@ -152,7 +157,8 @@ NaiveLogits naive_forward(const gguf::File& file, const std::vector<int32_t>& to
 
   for (int il = 0; il < n_layer; ++il) {
     const Layer& l = layers[static_cast<size_t>(il)];
-    // Gemma 3: five sliding-window layers, then one global layer; local layers use RoPE base 1e4.
+    // Gemma 3 repeats five sliding-window layers and one global layer. Its local layers use RoPE
+    // base 10000 whatever the file says.
     const bool local = window > 0 && il % 6 < 5;
     const double rope_base = gemma && il % 6 < 5 && !mutation.global_rope_base_everywhere ? 10000.0 : rope_base_global;
 

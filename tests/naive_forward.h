@@ -1,11 +1,11 @@
 // A deliberately plain forward pass in double precision, the independent reference for the
 // engine's transformer in the synthetic-model tests.
 //
-// It is written from the architecture definitions (engine-facts §3.2 for gemma3, §3.4 for llama,
-// qwen2, qwen3) and shares no code with src/model: it reads the metadata keys and tensors itself,
-// dequantizes every weight once to double, and computes the whole sequence with full causal
-// attention (plus the sliding-window mask in Gemma's local layers). Only the GGUF reader and the
-// scalar dequantizers from src/tensor are reused; they are tested on their own.
+// It implements each architecture's rules directly (listed in naive_forward.cpp) and shares no code
+// with src/model. It reads the metadata keys and tensors itself, dequantizes every weight once to
+// double, and computes the whole sequence with full causal attention, plus the sliding-window mask
+// in Gemma's local layers. Only the GGUF reader and the scalar dequantizers from src/tensor are
+// reused, and they have tests of their own.
 // Non-goals: speed (every position attends with a plain loop), batching, KV caches, eviction.
 #pragma once
 
@@ -27,13 +27,13 @@ struct NaiveMutation {
 
 struct NaiveLogits {
   int n_vocab = 0;
-  std::vector<double> values;  // [n_tokens × n_vocab], row t is the logits after token t
+  std::vector<double> values;  // [n_tokens × n_vocab]: row t contains the logits after token t
 
   const double* row(size_t t) const { return values.data() + t * static_cast<size_t>(n_vocab); }
 };
 
 // Runs tokens at positions 0 .. n-1 and returns the logits of every position. Throws lkv::Error for
-// an architecture it does not know or a missing tensor.
+// an unsupported architecture or a missing tensor.
 NaiveLogits naive_forward(const gguf::File& file, const std::vector<int32_t>& tokens, const NaiveMutation& mutation = {});
 
 }  // namespace lkv::test

@@ -41,9 +41,9 @@ bool is_k_quant(GgmlType type) {
 
 }  // namespace
 
-GgmlType synthetic_matrix_type(GgmlType wanted, int64_t n_in) {
-  const int64_t block = type_traits(wanted).block_size;
-  if (n_in % block == 0) return wanted;
+GgmlType synthetic_matrix_type(GgmlType requested, int64_t n_in) {
+  const int64_t block = type_traits(requested).block_size;
+  if (n_in % block == 0) return requested;
   return n_in % 32 == 0 ? GgmlType::Q8_0 : GgmlType::F16;
 }
 
@@ -95,8 +95,8 @@ SyntheticSpec synthetic_spec(const std::string& arch, GgmlType weight_type) {
     fail("synthetic_spec: no spec for architecture '{}'", arch);
   }
   if (is_k_quant(weight_type)) {
-    // K-quant blocks span 256 elements; wider rows let the embedding, Q/K/V, gate, up and down
-    // matrices use the type (attn_output, with rows of n_head·head_dim = 64 or 128, falls back).
+    // K-quant blocks span 256 elements, so wider rows let the embedding, Q/K/V, gate, up and down
+    // matrices use the type. attn_output, with rows of n_head·head_dim = 64 or 128, falls back.
     s.n_embd = 256;
     s.n_ff = 256;
   }
@@ -112,8 +112,8 @@ void SyntheticModel::build_tensors() {
   const int64_t kv_width = static_cast<int64_t>(s.n_head_kv) * s.head_dim;
   Rng rng(s.seed);
 
-  // Matrices have values of standard deviation 1/sqrt(n_in) so every projection keeps its input's
-  // scale; norm weights lie around 1 (Gemma's stored weights include its +1, so they do too).
+  // Matrix values have standard deviation 1/sqrt(n_in), so every projection keeps its input's
+  // scale. Norm weights lie around 1 because Gemma's stored weights include its +1.
   auto matrix = [&](const std::string& name, int64_t n_in, int64_t n_out, float stddev) {
     SyntheticTensor t{name, {n_in, n_out}, synthetic_matrix_type(s.weight_type, n_in), {}, {}};
     const float a = stddev * std::sqrt(3.0f);
@@ -131,7 +131,7 @@ void SyntheticModel::build_tensors() {
     matrix(name, n_in, n_out, 1.0f / std::sqrt(static_cast<float>(n_in)));
   };
 
-  // Gemma multiplies embeddings by sqrt(n_embd); these are drawn so the scaled rows have rms ~1.
+  // Gemma multiplies embeddings by sqrt(n_embd), so its rows are drawn to have rms 1 after scaling.
   const float embd_std = s.arch == "gemma3" ? 1.0f / std::sqrt(static_cast<float>(d)) : 0.5f;
   matrix("token_embd.weight", d, s.n_vocab, embd_std);
   for (int il = 0; il < s.n_layer; ++il) {

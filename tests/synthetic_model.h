@@ -1,10 +1,10 @@
 // Tiny random-weight models of every supported architecture, written as GGUF files by our own
 // writer, for fast tests of the loader and the forward pass.
 //
-// A SyntheticModel holds the metadata choices (SyntheticSpec) and the tensor list as f32 values;
-// tests may edit either (drop a tensor, change a shape or type, rename the architecture) before
-// encoding, which is how the loader's failure cases are produced. Tensor names, shapes and keys are
-// those a real converted file of the architecture carries (engine-facts §3.3 and §3.4).
+// A SyntheticModel contains the metadata choices (SyntheticSpec) and the tensor list as f32 values.
+// Tests may edit either before encoding (drop a tensor, change a shape or type, rename the
+// architecture), which is how the loader's failure cases are produced. Tensor names, shapes and
+// keys are those of a real converted file of the architecture.
 // Non-goals: realistic weight statistics, tokenizers that encode real text (the vocabulary is a
 // list of placeholder pieces, present because models carry one).
 #pragma once
@@ -20,7 +20,7 @@ namespace lkv::test {
 
 struct SyntheticSpec {
   std::string arch;                  // general.architecture and the key prefix
-  GgmlType weight_type = GgmlType::F32;  // matrices; see fallback rule in synthetic_spec()
+  GgmlType weight_type = GgmlType::F32;  // type of the matrices, with the fallback rule of synthetic_spec()
   int n_layer = 2;
   int n_embd = 64;
   int n_head = 4;
@@ -39,7 +39,7 @@ struct SyntheticSpec {
   uint64_t seed = 1;
 };
 
-// The spec the tests use for an architecture ("gemma3", "llama", "qwen2", "qwen3"):
+// Returns the spec the tests use for an architecture ("gemma3", "llama", "qwen2" or "qwen3").
 //   gemma3: 7 layers (0-4 and 6 sliding, 5 global), window 8, 4 heads / 1 KV head of 32 (Q width
 //           128 ≠ n_embd 64), QK norms, sandwich norms, tied output, global RoPE base 1e6.
 //   llama:  2 layers, 4 heads / 2 KV heads of 16, separate output.weight, RoPE base 10000.
@@ -48,11 +48,11 @@ struct SyntheticSpec {
 //           output.weight, RoPE base 1e6.
 // K-quant types (block 256) get n_embd = n_ff = 256 so most matrices can use them; a matrix whose
 // row length is not a multiple of the type's block is stored as Q8_0 instead (F16 when not a
-// multiple of 32), as llama.cpp's quantizer does for real models (engine-facts §0.1).
+// multiple of 32), the way real quantized files store rows of 640 or 896 elements.
 SyntheticSpec synthetic_spec(const std::string& arch, GgmlType weight_type);
 
-// The type a matrix with rows of n_in elements gets under the fallback rule above.
-GgmlType synthetic_matrix_type(GgmlType wanted, int64_t n_in);
+// Returns the type a matrix with rows of n_in elements gets under the fallback rule above.
+GgmlType synthetic_matrix_type(GgmlType requested, int64_t n_in);
 
 struct SyntheticTensor {
   std::string name;
@@ -70,12 +70,12 @@ class SyntheticModel {
   const SyntheticSpec& spec() const { return spec_; }
   std::vector<SyntheticTensor>& tensors() { return tensors_; }
 
-  // The tensor with this name; throws lkv::Error when absent.
+  // Returns the tensor with this name. Throws lkv::Error when it is missing.
   SyntheticTensor& tensor(const std::string& name);
-  // Removes the tensor; throws lkv::Error when absent.
+  // Removes the tensor. Throws lkv::Error when it is missing.
   void remove_tensor(const std::string& name);
-  // Metadata keys written as-is after the spec's own keys; a key the spec also writes replaces
-  // the spec's value (used to write inconsistent metadata on purpose).
+  // Writes `key` = value in place of the spec's value for that key, or as an extra key. Tests use
+  // it to write inconsistent metadata on purpose.
   void set_u32_override(const std::string& key, uint32_t value);
 
   std::vector<uint8_t> to_gguf() const;
@@ -91,7 +91,8 @@ class SyntheticModel {
   std::vector<std::pair<std::string, uint32_t>> u32_overrides_;
 };
 
-// A path under the test temp directory, unique to this process and `name`, deleted on destruction.
+// Temporary file path under the test temp directory, unique to this process and `name`. The file
+// is deleted on destruction.
 class TempFile {
  public:
   explicit TempFile(const std::string& name);
