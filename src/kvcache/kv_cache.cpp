@@ -49,11 +49,10 @@ void KVCache::trim_window(int layer, int32_t max_position) {
   }
 }
 
-void KVCache::compact(const std::vector<std::vector<std::vector<int32_t>>>& kept) {
+void KVCache::validate_kept(const std::vector<std::vector<std::vector<int32_t>>>& kept) const {
   if (static_cast<int>(kept.size()) != shape_.n_layer) {
     fail("eviction result covers {} layers, but the cache has {}", kept.size(), shape_.n_layer);
   }
-  // Validate everything before touching any storage, so a failure leaves the cache unchanged.
   for (int il = 0; il < shape_.n_layer; ++il) {
     const auto& per_head = kept[static_cast<size_t>(il)];
     if (per_head.empty()) continue;
@@ -80,27 +79,51 @@ void KVCache::compact(const std::vector<std::vector<std::vector<int32_t>>>& kept
       }
     }
   }
+}
 
+void KVCache::gather(const HeadStore& from, const std::vector<int32_t>& idx, size_t head_dim, HeadStore& to) {
+  to.k.resize(idx.size() * head_dim);
+  to.v.resize(idx.size() * head_dim);
+  to.pos.resize(idx.size());
+  for (size_t i = 0; i < idx.size(); ++i) {
+    const size_t src = static_cast<size_t>(idx[i]);
+    std::copy_n(from.k.data() + src * head_dim, head_dim, to.k.data() + i * head_dim);
+    std::copy_n(from.v.data() + src * head_dim, head_dim, to.v.data() + i * head_dim);
+    to.pos[i] = from.pos[src];
+  }
+}
+
+void KVCache::compact(const std::vector<std::vector<std::vector<int32_t>>>& kept) {
+  // Validate everything before touching any storage, so a failure leaves the cache unchanged.
+  validate_kept(kept);
   const size_t hd = static_cast<size_t>(shape_.head_dim);
   for (int il = 0; il < shape_.n_layer; ++il) {
     const auto& per_head = kept[static_cast<size_t>(il)];
     if (per_head.empty()) continue;
     for (int h = 0; h < shape_.n_head_kv; ++h) {
-      const auto& idx = per_head[static_cast<size_t>(h)];
-      HeadStore& s = store(il, h);
       HeadStore out;
-      out.k.resize(idx.size() * hd);
-      out.v.resize(idx.size() * hd);
-      out.pos.resize(idx.size());
-      for (size_t i = 0; i < idx.size(); ++i) {
-        const size_t src = static_cast<size_t>(idx[i]);
-        std::copy_n(s.k.data() + src * hd, hd, out.k.data() + i * hd);
-        std::copy_n(s.v.data() + src * hd, hd, out.v.data() + i * hd);
-        out.pos[i] = s.pos[src];
-      }
-      s = std::move(out);  // the old buffers are freed here
+      gather(store(il, h), per_head[static_cast<size_t>(h)], hd, out);
+      store(il, h) = std::move(out);  // the old buffers are freed here
     }
   }
+}
+
+KVCache KVCache::compacted_copy(const std::vector<std::vector<std::vector<int32_t>>>& kept) const {
+  validate_kept(kept);
+  KVCache copy(shape_);
+  copy.next_position_ = next_position_;
+  const size_t hd = static_cast<size_t>(shape_.head_dim);
+  for (int il = 0; il < shape_.n_layer; ++il) {
+    const auto& per_head = kept[static_cast<size_t>(il)];
+    for (int h = 0; h < shape_.n_head_kv; ++h) {
+      if (per_head.empty()) {
+        copy.store(il, h) = store(il, h);
+      } else {
+        gather(store(il, h), per_head[static_cast<size_t>(h)], hd, copy.store(il, h));
+      }
+    }
+  }
+  return copy;
 }
 
 void KVCache::truncate_from(int32_t first_position) {

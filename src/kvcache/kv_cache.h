@@ -51,6 +51,11 @@ class KVCache {
   // cache is unchanged.
   void compact(const std::vector<std::vector<std::vector<int32_t>>>& kept);
 
+  // A new cache holding only the kept entries of the listed layers (other layers copied whole),
+  // with the same next_position(). Same validation as compact(); this cache is not modified. Costs
+  // the kept entries' bytes, not a full copy (LAQ decodes its draft on such a copy).
+  KVCache compacted_copy(const std::vector<std::vector<std::vector<int32_t>>>& kept) const;
+
   // Drops every entry at a position >= first_position in every layer (used to discard lookahead
   // or draft rows after scoring).
   void truncate_from(int32_t first_position);
@@ -76,6 +81,8 @@ class KVCache {
     return heads_[static_cast<size_t>(layer * shape_.n_head_kv + head)];
   }
   size_t layer_bytes(int layer) const;
+  void validate_kept(const std::vector<std::vector<std::vector<int32_t>>>& kept) const;
+  static void gather(const HeadStore& from, const std::vector<int32_t>& idx, size_t head_dim, HeadStore& to);
 
   KVCacheShape shape_;
   std::vector<HeadStore> heads_;  // [n_layer × n_head_kv]

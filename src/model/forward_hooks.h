@@ -24,6 +24,14 @@ class AttentionObserver {
   // Called from worker thread `thread` (0 .. pool size − 1); rows of one head may run on
   // different threads at the same time, so accumulate per thread.
   virtual void on_probs(int layer, int head, int row, int thread, const float* probs, int n_entries) {}
+
+  // Optional mask over the cache entries of one layer and KV head: entries j with mask[j] == 0 are
+  // left out of every query's attention (as if evicted, without moving anything). The returned
+  // array must hold at least n_entries bytes and stay valid until the layer's attention is done;
+  // nullptr (the default) masks nothing. Called on the calling thread, once per layer, KV head and
+  // batch, before the attention of that layer starts. Tests use it to compare a pruned cache with
+  // the full cache minus the evicted entries.
+  virtual const uint8_t* entry_mask(int layer, int kv_head, int n_entries) { return nullptr; }
 };
 
 }  // namespace lkv

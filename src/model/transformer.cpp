@@ -78,6 +78,12 @@ void Transformer::attention(int layer, int m, const int32_t* positions, const fl
   const bool swa = hp.is_swa(layer);
   const int n_entries = cache.n_entries(layer);
   const bool want_probs = observer && observer->wants_probs(layer);
+  // Masks are fetched here, on the calling thread, so observers need no locking.
+  std::vector<const uint8_t*> masks;
+  if (observer) {
+    masks.resize(static_cast<size_t>(hp.n_head_kv));
+    for (int g = 0; g < hp.n_head_kv; ++g) masks[static_cast<size_t>(g)] = observer->entry_mask(layer, g, n_entries);
+  }
 
   // Tasks: (head, block of query rows). Small blocks keep both threads busy on short batches.
   const int rows_per_task = std::max(1, std::min(16, m / 2));
@@ -91,6 +97,7 @@ void Transformer::attention(int layer, int m, const int32_t* positions, const fl
     const float* keys = cache.keys(layer, g);
     const float* values = cache.values(layer, g);
     const int32_t* pos = cache.positions(layer, g);
+    const uint8_t* mask = masks.empty() ? nullptr : masks[static_cast<size_t>(g)];
     std::vector<float>& s = scores[static_cast<size_t>(thread)];
     if (static_cast<int>(s.size()) < n_entries) s.resize(static_cast<size_t>(n_entries));
 
@@ -104,21 +111,49 @@ void Transformer::attention(int layer, int m, const int32_t* positions, const fl
       std::fill(o, o + hd, 0.0f);
       if (hi <= lo) continue;
 
-      float max_score = -std::numeric_limits<float>::infinity();
-      for (int j = lo; j < hi; ++j) {
-        s[static_cast<size_t>(j)] = vec::dot(qr, keys + static_cast<size_t>(j) * hd, hd);
-        max_score = std::max(max_score, s[static_cast<size_t>(j)]);
-      }
-      double sum = 0.0;
-      for (int j = lo; j < hi; ++j) {
-        const float e = std::exp(s[static_cast<size_t>(j)] - max_score);
-        s[static_cast<size_t>(j)] = e;
-        sum += e;
-      }
-      const float inv = static_cast<float>(1.0 / sum);
-      for (int j = lo; j < hi; ++j) {
-        s[static_cast<size_t>(j)] *= inv;
-        vec::axpy(s[static_cast<size_t>(j)], values + static_cast<size_t>(j) * hd, o, hd);
+      if (mask) {
+        // Same arithmetic in the same order as the unmasked loop below, over the visible entries
+        // only, so a masked full cache and a compacted cache give identical results.
+        float max_score = -std::numeric_limits<float>::infinity();
+        for (int j = lo; j < hi; ++j) {
+          if (!mask[j]) continue;
+          s[static_cast<size_t>(j)] = vec::dot(qr, keys + static_cast<size_t>(j) * hd, hd);
+          max_score = std::max(max_score, s[static_cast<size_t>(j)]);
+        }
+        double sum = 0.0;
+        for (int j = lo; j < hi; ++j) {
+          if (!mask[j]) {
+            s[static_cast<size_t>(j)] = 0.0f;
+            continue;
+          }
+          const float e = std::exp(s[static_cast<size_t>(j)] - max_score);
+          s[static_cast<size_t>(j)] = e;
+          sum += e;
+        }
+        if (sum == 0.0) continue;  // every visible entry masked: the output stays zero
+        const float inv = static_cast<float>(1.0 / sum);
+        for (int j = lo; j < hi; ++j) {
+          if (!mask[j]) continue;
+          s[static_cast<size_t>(j)] *= inv;
+          vec::axpy(s[static_cast<size_t>(j)], values + static_cast<size_t>(j) * hd, o, hd);
+        }
+      } else {
+        float max_score = -std::numeric_limits<float>::infinity();
+        for (int j = lo; j < hi; ++j) {
+          s[static_cast<size_t>(j)] = vec::dot(qr, keys + static_cast<size_t>(j) * hd, hd);
+          max_score = std::max(max_score, s[static_cast<size_t>(j)]);
+        }
+        double sum = 0.0;
+        for (int j = lo; j < hi; ++j) {
+          const float e = std::exp(s[static_cast<size_t>(j)] - max_score);
+          s[static_cast<size_t>(j)] = e;
+          sum += e;
+        }
+        const float inv = static_cast<float>(1.0 / sum);
+        for (int j = lo; j < hi; ++j) {
+          s[static_cast<size_t>(j)] *= inv;
+          vec::axpy(s[static_cast<size_t>(j)], values + static_cast<size_t>(j) * hd, o, hd);
+        }
       }
       if (want_probs) {
         std::fill(s.begin(), s.begin() + lo, 0.0f);

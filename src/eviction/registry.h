@@ -1,0 +1,26 @@
+// Policies by name, with their parameters validated.
+//
+// make_policy() fills each policy's defaults (DESIGN.md §5), rejects contradictory or meaningless
+// options with a message that names the value and the fix, and returns an immutable policy that
+// any number of sessions may share.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "eviction/policy.h"
+#include "eviction/types.h"
+
+namespace lkv {
+
+// Names make_policy() accepts: full, streamingllm, h2o, snapkv, pyramidkv, laq, laq++.
+const std::vector<std::string>& policy_names();
+
+// Throws lkv::Error for an unknown name (listing the valid ones), a missing or doubled budget, a
+// budget ≤ 0, a ratio outside (0, 1], an option the policy does not use, an even pooling kernel,
+// or protected tokens that fill an explicit budget (window or sinks ≥ budget). `full` accepts and
+// ignores a budget or ratio, so sweeps can pass one budget list to every policy.
+std::shared_ptr<const EvictionPolicy> make_policy(const PolicyOptions& options);
+
+}  // namespace lkv
