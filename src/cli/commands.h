@@ -7,6 +7,8 @@
 #include <functional>
 #include <string>
 
+#include "eviction/types.h"
+
 namespace lkv::cli {
 
 using Runner = std::function<int()>;
@@ -14,6 +16,26 @@ using Runner = std::function<int()>;
 Runner add_generate(CLI::App& app);
 Runner add_tokenize(CLI::App& app);
 Runner add_inspect(CLI::App& app);
+Runner add_bench_eviction(CLI::App& app);
+
+// Values of the eviction flags; an option counts as given only when it was on the command line,
+// so each policy's defaults apply otherwise.
+struct EvictionCliOptions {
+  std::string policy = "full";
+  int budget = 0;
+  double ratio = 0.0;
+  int window = 0, kernel = 0, sinks = 0, draft_length = 0, prompt_queries = 0;
+  double beta = 0.0;
+  std::string pooling, reduction;
+  CLI::Option *budget_opt = nullptr, *ratio_opt = nullptr, *window_opt = nullptr, *kernel_opt = nullptr,
+              *pooling_opt = nullptr, *sinks_opt = nullptr, *beta_opt = nullptr, *draft_opt = nullptr,
+              *prompt_queries_opt = nullptr, *reduction_opt = nullptr;
+
+  PolicyOptions to_options() const;
+};
+
+// Registers --policy, --budget, --ratio and the policy parameters on a subcommand.
+void add_eviction_options(CLI::App& app, EvictionCliOptions& options);
 Runner add_bench(CLI::App& app);
 
 // Reads the prompt from -p TEXT or -f FILE (exactly one); throws lkv::Error otherwise.

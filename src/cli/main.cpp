@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   add("generate", "Prefill a prompt and generate a continuation", lkv::cli::add_generate);
   add("tokenize", "Print the token ids of a text", lkv::cli::add_tokenize);
   add("inspect", "Print a GGUF file's metadata and tensors", lkv::cli::add_inspect);
+  add("bench-eviction", "Measure eviction cost, KV bytes and decode speed per policy and budget",
+      lkv::cli::add_bench_eviction);
   add("bench", "Measure prefill and decode speed at several prompt lengths", lkv::cli::add_bench);
 
   try {

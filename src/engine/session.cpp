@@ -48,9 +48,12 @@ Session::Session(const Model& model, const Tokenizer& tokenizer, SessionOptions 
   if (options_.n_batch <= 0) fail("batch size {} is invalid: use a positive number of tokens", options_.n_batch);
 }
 
-void Session::reset() { cache_.clear(); }
+void Session::reset() {
+  cache_.clear();
+  unfed_.clear();
+}
 
-std::vector<float> Session::prefill(const std::vector<TokenId>& tokens, double* elapsed_ms) {
+std::vector<float> Session::prefill(const std::vector<TokenId>& tokens, double* elapsed_ms, AttentionObserver* observer) {
   if (tokens.empty()) fail("the prompt is empty: give at least one token of input");
   const int32_t start = cache_.next_position();
   const int64_t end = static_cast<int64_t>(start) + static_cast<int64_t>(tokens.size());
@@ -69,7 +72,7 @@ std::vector<float> Session::prefill(const std::vector<TokenId>& tokens, double* 
     std::vector<TokenId> part(tokens.begin() + static_cast<std::ptrdiff_t>(begin), tokens.begin() + static_cast<std::ptrdiff_t>(stop));
     Batch batch = Batch::from_tokens(part, start + static_cast<int32_t>(begin));
     if (stop != n) batch.logit_rows.clear();
-    transformer_.forward(batch, cache_, stop == n ? &logits : nullptr);
+    transformer_.forward(batch, cache_, stop == n ? &logits : nullptr, observer);
     if (report) {
       const double ms = timer.elapsed_ms();
       spdlog::info("prefill {}/{} tokens ({:.0f}%), {:.1f} tokens/s", stop, n, 100.0 * stop / n, stop * 1000.0 / ms);
@@ -83,6 +86,7 @@ void Session::decode(const GenerateRequest& request, std::vector<float> logits, 
   if (request.n_predict < 0) fail("token limit {} is invalid: use 0 or more", request.n_predict);
   Sampler sampler(request.sampling);
   Timer timer;
+  unfed_.clear();
   std::string pending;
   const int n_vocab = model_.hparams.n_vocab;
   result.stop_reason = "length";
@@ -102,9 +106,13 @@ void Session::decode(const GenerateRequest& request, std::vector<float> logits, 
       result.text += pending.substr(0, ready);
       pending.erase(0, ready);
     }
-    if (i + 1 == request.n_predict) break;
+    if (i + 1 == request.n_predict) {
+      unfed_.push_back(next);
+      break;
+    }
     if (cache_.next_position() >= n_ctx_) {
       result.stop_reason = "context";
+      unfed_.push_back(next);
       break;
     }
     Batch batch = Batch::from_tokens({next}, cache_.next_position());
@@ -120,10 +128,55 @@ void Session::decode(const GenerateRequest& request, std::vector<float> logits, 
 
 GenerateResult Session::generate(const GenerateRequest& request) {
   reset();
+  return run_turn(request, request.prompt);
+}
+
+GenerateResult Session::continue_generate(const GenerateRequest& request) {
+  if (cache_.next_position() == 0) fail("there is no conversation to continue: run generate() first");
+  std::vector<TokenId> segment = unfed_;
+  segment.insert(segment.end(), request.prompt.begin(), request.prompt.end());
+  return run_turn(request, std::move(segment));
+}
+
+GenerateResult Session::run_turn(const GenerateRequest& request, std::vector<TokenId> segment) {
   GenerateResult result;
-  result.n_prompt = static_cast<int>(request.prompt.size());
-  std::vector<float> logits = prefill(request.prompt, &result.prefill_ms);
+  result.n_prompt = static_cast<int>(segment.size());
+  if (segment.empty()) fail("the prompt is empty: give at least one token of input");
+  const int64_t needed = static_cast<int64_t>(cache_.next_position()) + static_cast<int64_t>(segment.size()) +
+                         static_cast<int64_t>(request.question.size());
+  if (needed > n_ctx_) {
+    fail("the turn needs positions up to {} but the context is {} tokens; shorten the prompt or raise -c", needed, n_ctx_);
+  }
+  const EvictionPolicy* policy = request.policy && request.policy->evicts() ? request.policy.get() : nullptr;
+  const std::vector<int> layers = EvictionPolicy::evicted_layers(cache_);
+  const int32_t begin = cache_.next_position();
+  const int32_t end = begin + static_cast<int32_t>(segment.size());
+
+  std::unique_ptr<Scorer> scorer = policy ? policy->make_scorer() : nullptr;
+  AttentionObserver* observer = scorer ? scorer->prefill_observer(transformer_, layers, begin, end) : nullptr;
+  std::vector<float> logits = prefill(segment, &result.prefill_ms, observer);
   result.kv_bytes_after_prefill = cache_.bytes();
+
+  if (policy) {
+    ScoreContext ctx{transformer_, cache_, layers, begin, end, &logits, policy->budget_for(cache_.next_position()), nullptr};
+    result.eviction = policy->evict(scorer.get(), ctx);
+  } else {
+    result.eviction.policy = request.policy ? request.policy->name() : "full";
+    result.eviction.n_tokens = cache_.next_position();
+    result.eviction.layers = layers;
+    for (int l : layers) result.eviction.kept.push_back(cache_.n_entries(l));
+    result.eviction.kv_bytes_before = result.eviction.kv_bytes_after = cache_.bytes();
+    result.eviction.note = "the full policy keeps every entry";
+  }
+  scorer.reset();  // captured queries and accumulators are freed before decoding
+  result.kv_bytes_after_eviction = cache_.bytes();
+  result.kv_bytes_global_after_eviction = cache_.bytes_global_layers();
+  result.kv_bytes_swa_after_eviction = cache_.bytes_swa_layers();
+
+  if (!request.question.empty()) {
+    result.n_question = static_cast<int>(request.question.size());
+    logits = prefill(request.question, &result.question_prefill_ms);
+  }
   decode(request, std::move(logits), result);
   return result;
 }

@@ -1,7 +1,15 @@
-// A generation session: prefill a prompt in chunks, then decode token by token.
+// A generation session: prefill a prompt in chunks, evict with the request's policy, then decode
+// token by token.
 //
 // The session owns the KV cache and the forward-pass scratch of one conversation. generate()
-// starts from an empty cache; continue_generate() appends a new turn to what the cache holds.
+// starts from an empty cache (independent requests never see each other's state);
+// continue_generate() appends a new turn to what the (possibly pruned) cache holds, at the
+// positions that follow the conversation's last one, and evicts again with the turn's policy.
+//
+// Order of one turn (DESIGN.md §4): prefill the whole prompt (with the policy's capture observer
+// attached), evict, then decode; the first generated token is sampled from the prefill's last
+// logits for every policy. In split mode (request.question non-empty) only the prompt (the
+// context) is evicted and the question is prefilled after eviction, as kvpress does by default.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +19,7 @@
 #include <vector>
 
 #include "engine/sampler.h"
+#include "eviction/policy.h"
 #include "kvcache/kv_cache.h"
 #include "model/model.h"
 #include "model/transformer.h"
@@ -26,6 +35,10 @@ struct SessionOptions {
 
 struct GenerateRequest {
   std::vector<TokenId> prompt;
+  // Split mode: tokens prefilled after eviction (only `prompt` is evicted). Empty: no split.
+  std::vector<TokenId> question;
+  // Eviction policy applied after the prefill; null behaves as `full`.
+  std::shared_ptr<const EvictionPolicy> policy;
   int n_predict = 128;  // maximum tokens to generate
   SamplerOptions sampling;
   std::vector<TokenId> extra_stop_ids;
@@ -37,11 +50,17 @@ struct GenerateResult {
   std::vector<TokenId> tokens;  // generated ids, without the stop token
   std::string text;
   std::string stop_reason;      // "eog", "length"
-  int n_prompt = 0;
-  double prefill_ms = 0.0;
+  int n_prompt = 0;              // tokens prefilled before eviction (this turn)
+  int n_question = 0;            // split mode: tokens prefilled after eviction
+  double prefill_ms = 0.0;       // prefill before eviction (includes H2O's accumulation)
+  double question_prefill_ms = 0.0;
   double decode_ms = 0.0;
   size_t kv_bytes_after_prefill = 0;
+  size_t kv_bytes_after_eviction = 0;
+  size_t kv_bytes_global_after_eviction = 0;  // global (evictable) layers
+  size_t kv_bytes_swa_after_eviction = 0;     // sliding-window layers (kept whole)
   size_t kv_bytes_end = 0;
+  EvictionReport eviction;
 
   double decode_tokens_per_second() const;
 };
@@ -53,12 +72,21 @@ class Session {
   // Clears the cache and runs the request.
   GenerateResult generate(const GenerateRequest& request);
 
-  // Prefills tokens after what the cache holds; returns the logits of the last token.
-  std::vector<float> prefill(const std::vector<TokenId>& tokens, double* elapsed_ms = nullptr);
+  // Runs the request as the next turn of the conversation in the cache: the last generated token
+  // (when generation stopped on the length limit, so it was never fed back) and then
+  // request.prompt are prefilled at the following positions; request.prompt should carry the
+  // chat template's end of the previous turn. Throws lkv::Error when the cache is empty.
+  GenerateResult continue_generate(const GenerateRequest& request);
+
+  // Prefills tokens after what the cache holds; returns the logits of the last token. The observer
+  // (may be null) sees every chunk.
+  std::vector<float> prefill(const std::vector<TokenId>& tokens, double* elapsed_ms = nullptr,
+                             AttentionObserver* observer = nullptr);
 
   // Decodes from the logits of the last prefilled token; the cache must hold the prompt.
   void decode(const GenerateRequest& request, std::vector<float> logits, GenerateResult& result);
 
+  // Empties the cache and forgets the conversation.
   void reset();
   KVCache& cache() { return cache_; }
   Transformer& transformer() { return transformer_; }
@@ -69,8 +97,12 @@ class Session {
   const Tokenizer& tokenizer_;
   SessionOptions options_;
   int n_ctx_;
+  GenerateResult run_turn(const GenerateRequest& request, std::vector<TokenId> segment);
+
   Transformer transformer_;
   KVCache cache_;
+  // Sampled tokens not yet in the cache (the last one of a turn cut by the length limit).
+  std::vector<TokenId> unfed_;
 };
 
 }  // namespace lkv
