@@ -206,7 +206,7 @@ ActFormat act_format_for(GgmlType weight_type) {
     case GgmlType::Q8_0:
       return ActFormat::Q8_0;
     // Q4_0 and Q5_0 pair with Q8_0 in ggml. Q8_1 rows carry the same codes and scales plus the block
-    // sums, which let the GEMV kernel use the unsigned codes instead of the sign trick.
+    // sums, which let the kernels use the unsigned codes instead of the sign trick.
     case GgmlType::Q4_0:
     case GgmlType::Q5_0:
     case GgmlType::Q4_1:

@@ -1,10 +1,11 @@
 // Activation rows in the formats the matmul kernels consume.
 //
 // Like ggml, a matmul converts each f32 activation row once into the "vec-dot" format of the weight
-// type (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for the K-quants, f32 for float weights)
-// and the kernels then work on integer blocks. The codes and scales equal ggml's, but the layout is
-// ours. Each row stores its codes contiguously and then its scales as f32, so SIMD loads of the codes
-// are aligned and scales need no fp16 conversion.
+// type (Q8_0 for Q8_0, Q8_1 for Q4_0/Q5_0/Q4_1/Q5_1, Q8_K for the K-quants, f32 for float weights)
+// and the kernels then work on integer blocks. ggml pairs Q4_0/Q5_0 with Q8_0; Q8_1 has the same
+// codes and scales plus block sums, which let the kernels skip the sign trick. The codes and scales
+// equal ggml's, but the layout is ours. Each row stores its codes contiguously and then its scales
+// as f32, so SIMD loads of the codes are aligned and scales need no fp16 conversion.
 #pragma once
 
 #include <cstddef>

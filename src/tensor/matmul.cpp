@@ -101,7 +101,7 @@ void matmul_rows(const WeightView& w, int64_t row_begin, int64_t row_end, const 
                  float* y, ThreadPool& pool) {
   check_weight(w);
   if (row_begin < 0 || row_end > w.n_out || row_begin > row_end) {
-    fail("matmul_rows: row range [{}, {}) is outside the {} weight rows", row_begin, row_end, w.n_out);
+    fail("matmul_rows: invalid row range [{}, {}) for a weight with {} rows", row_begin, row_end, w.n_out);
   }
   if (m < 0) fail("matmul: invalid activation row count {}", m);
   const int64_t n_out = row_end - row_begin;
