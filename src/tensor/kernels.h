@@ -20,9 +20,10 @@ namespace lkv {
 constexpr int kMaxTile = 4;
 
 // Computes y[i · ldy + j] = Σ_k W[j][k] · X[a_first + i][k] for i < MR, j < NR, where weight row j
-// starts at w + j · w_stride and n is the inner dimension (a multiple of the block size). Every tile
-// shape of a set computes each element with the same operations in the same order, so results do not
-// depend on how the driver tiles the output.
+// starts at w + j · w_stride and n is the inner dimension (a multiple of the block size). The f32
+// rounding of an element may depend on the tile shape and on its row's position in the tile (the
+// Q4_0 / Q5_0 / Q4_1 / Q5_1 tiles pair weight rows), so the driver keeps tile positions independent
+// of the thread count.
 using TileFn = void (*)(const uint8_t* w, size_t w_stride, const ActRows& a, int64_t a_first, int64_t n,
                         float* y, int64_t ldy);
 
