@@ -1,0 +1,73 @@
+// Helpers for eviction tests on real models: one prefill that feeds several policies' captures,
+// and an observer that masks cache entries out of attention.
+#pragma once
+
+#include <algorithm>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "eviction/registry.h"
+#include "model/forward_hooks.h"
+#include "model/transformer.h"
+#include "model_test_util.h"
+
+namespace lkv::test {
+
+// Forwards every hook to several observers.
+class FanoutObserver final : public AttentionObserver {
+ public:
+  void add(AttentionObserver* o) {
+    if (o) observers_.push_back(o);
+  }
+  void on_queries(int layer, const float* q, int m, const int32_t* positions) override {
+    for (auto* o : observers_) o->on_queries(layer, q, m, positions);
+  }
+  bool wants_probs(int layer) const override {
+    return std::any_of(observers_.begin(), observers_.end(), [&](auto* o) { return o->wants_probs(layer); });
+  }
+  void on_probs(int layer, int head, int row, int thread, const float* probs, int n_entries) override {
+    for (auto* o : observers_) {
+      if (o->wants_probs(layer)) o->on_probs(layer, head, row, thread, probs, n_entries);
+    }
+  }
+
+ private:
+  std::vector<AttentionObserver*> observers_;
+};
+
+// Hides chosen entries of chosen layers and KV heads from attention; entries past the end of a
+// mask (appended later, e.g. decoded tokens) stay visible.
+class MaskObserver final : public AttentionObserver {
+ public:
+  MaskObserver(int n_layer, int n_head_kv) : n_head_kv_(n_head_kv), masks_(static_cast<size_t>(n_layer * n_head_kv)) {}
+  std::vector<uint8_t>& mask(int layer, int kv_head) { return masks_[static_cast<size_t>(layer * n_head_kv_ + kv_head)]; }
+  const uint8_t* entry_mask(int layer, int kv_head, int n_entries) override {
+    std::vector<uint8_t>& m = mask(layer, kv_head);
+    if (m.empty()) return nullptr;
+    if (static_cast<int>(m.size()) < n_entries) m.resize(static_cast<size_t>(n_entries), 1);
+    return m.data();
+  }
+
+ private:
+  int n_head_kv_;
+  std::vector<std::vector<uint8_t>> masks_;
+};
+
+inline std::string opticks_text() {
+  std::ifstream in(source_path("data/opticks_opening.txt"));
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+inline std::shared_ptr<const EvictionPolicy> policy_named(const std::string& name, int budget) {
+  PolicyOptions o;
+  o.name = name;
+  o.budget = budget;
+  return make_policy(o);
+}
+
+}  // namespace lkv::test
