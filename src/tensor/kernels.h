@@ -21,9 +21,9 @@ constexpr int kMaxTile = 4;
 
 // Computes y[i · ldy + j] = Σ_k W[j][k] · X[a_first + i][k] for i < MR, j < NR, where weight row j
 // starts at w + j · w_stride and n is the inner dimension (a multiple of the block size). The f32
-// rounding of an element may depend on the tile shape and on its row's position in the tile (the
-// Q4_0 / Q5_0 / Q4_1 / Q5_1 tiles pair weight rows), so the driver keeps tile positions independent
-// of the thread count.
+// rounding of an element may depend on the tile shape and on its row's position in the tile, because
+// the Q4_0 / Q5_0 / Q4_1 / Q5_1 tiles pair weight rows. The driver therefore keeps tile positions
+// independent of the thread count.
 using TileFn = void (*)(const uint8_t* w, size_t w_stride, const ActRows& a, int64_t a_first, int64_t n,
                         float* y, int64_t ldy);
 

@@ -131,11 +131,11 @@ struct SignedBlockTile {
 };
 
 // Tile for the formats with unsigned codes (Q4_0, Q5_0 against Q8_1 rows; Q4_1, Q5_1). The codes
-// go straight into maddubs without the sign trick, and weight rows are handled in pairs: hadd_epi16
-// merges the maddubs outputs of rows j and j + 1 (no overflow, because codes ≤ 31 keep each sum
-// below 2 · 2 · 31 · 127), so one madd, one conversion and one FMA serve two (activation row, weight
-// row) pairs and a 4 × 4 tile needs 8 accumulators instead of 16. An odd last row takes an unpaired
-// path. The per-block offset term f · s (f = d_w for the symmetric formats, scaled by −kOffset at
+// go straight into maddubs without the sign trick. Weight rows are handled in pairs: hadd_epi16
+// merges the maddubs outputs of rows j and j + 1, which cannot overflow because codes ≤ 31 keep each
+// sum below 2 · 2 · 31 · 127. One madd, one conversion and one FMA then serve two (activation row,
+// weight row) pairs, and a 4 × 4 tile needs 8 accumulators instead of 16. An odd last row takes an
+// unpaired path. The per-block offset term f · s (f = d_w for the symmetric formats, scaled by −kOffset at
 // the end, or f = m for Q4_1 / Q5_1) is accumulated for all rows at once, as a 4-lane vector of f
 // times the broadcast s of each activation row. On Zen 4 the pairing measured 17–24 % faster than
 // one accumulator per pair (4 × 4 tiles, one thread).
