@@ -6,6 +6,7 @@
 // positions up to its own (and, in sliding-window layers, within the window).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -17,12 +18,36 @@
 
 namespace lkv {
 
+// The linear projections of a transformer block, in the order LoRA adapters index them.
+enum class Projection : int { Q = 0, K, V, O, Gate, Up, Down };
+inline constexpr int kProjectionCount = 7;
+
+// LoRA (Hu et al. 2021) on some projections of every layer: y = W·x + scale·B·(A·x), with
+// scale = alpha / rank. It acts only on the rows of batches that carry it (LookaheadKV's lookahead
+// rows). The adapter loader (src/lookahead/adapter.h) checks shapes against the model; the
+// forward pass checks them again as an invariant.
+struct LoraMatrix {
+  std::vector<float> a;  // [rank × n_in], row-major; empty: the projection is not adapted
+  std::vector<float> b;  // [n_out × rank], row-major
+  bool empty() const { return a.empty(); }
+};
+
+struct LoraWeights {
+  int rank = 0;
+  float scale = 0.0f;                                            // alpha / rank
+  std::vector<std::array<LoraMatrix, kProjectionCount>> layers;  // [n_layer][projection]
+};
+
 struct Batch {
   std::vector<int32_t> tokens;         // m token ids, or empty when `embeddings` is used
   const float* embeddings = nullptr;   // m rows of n_embd input hidden states (already scaled)
   int n_rows = 0;                      // m
   std::vector<int32_t> positions;      // m increasing positions above the cache's last one
   std::vector<int32_t> logit_rows;     // rows whose logits are returned, in this order
+  const LoraWeights* lora = nullptr;   // applied to every row of this batch; nullptr: base model only
+  // The caller drops these rows again with KVCache::truncate_from right after the call (lookahead
+  // rows). Sliding-window layers then skip their trim, so the truncation restores the cache exactly.
+  bool transient = false;
 
   // A batch of tokens at consecutive positions starting at first_position; logits for the last row.
   static Batch from_tokens(const std::vector<int32_t>& tokens, int32_t first_position, bool all_logits = false);
