@@ -87,7 +87,7 @@ std::vector<std::shared_ptr<const EvictionPolicy>> policies_for_budget(int budge
   return out;
 }
 
-TEST(EvictionInvariants, KeptCountsFollowTheScheduleAcrossShapes) {
+TEST(EvictionInvariants, KeptCountsFollowSchedule) {
   struct Shape {
     int n_layer, n_head_kv, n_gqa, swa_every, window;
   };
@@ -105,7 +105,7 @@ TEST(EvictionInvariants, KeptCountsFollowTheScheduleAcrossShapes) {
   }
 }
 
-TEST(EvictionInvariants, RatioBudgetsAreAFractionOfThePrompt) {
+TEST(EvictionInvariants, RatioBudgetIsPromptFraction) {
   for (int n : kLengths) {
     for (double r : {0.01, 0.1, 0.25, 0.5, 0.999, 1.0}) {
       const int b = resolve_budget(std::nullopt, r, n);
@@ -131,7 +131,7 @@ TEST(EvictionInvariants, RatioBudgetsAreAFractionOfThePrompt) {
   }
 }
 
-TEST(PolicyPyramid, BudgetsSumToTheUniformTotalAndFallWithDepth) {
+TEST(PolicyPyramid, BudgetsSumToUniformTotal) {
   for (int n_layer : {1, 2, 3, 7, 18, 30, 32, 62}) {
     for (int window : {1, 8, 32}) {
       for (double beta : {1.0, 2.0, 20.0}) {
@@ -149,7 +149,7 @@ TEST(PolicyPyramid, BudgetsSumToTheUniformTotalAndFallWithDepth) {
             for (size_t i = 1; i < b.size(); ++i) EXPECT_LE(b[i], b[i - 1]);
             EXPECT_LE(b.front(), n);
             EXPECT_GE(b.back(), window);
-            // The endpoints of DESIGN.md §5, up to rounding.
+            // Endpoints w + 2(B−w) − (B−w)/β (first layer) and w + (B−w)/β (last), up to rounding.
             const double rest = budget - window;
             EXPECT_NEAR(b.back(), window + rest / beta, 1.0);
             EXPECT_NEAR(b.front(), window + 2 * rest - rest / beta, 1.0);
@@ -186,7 +186,7 @@ TEST(PolicyStreamingLLM, SinksAreNeverEvicted) {
   }
 }
 
-TEST(EvictionInvariants, BudgetAtOrAbovePromptLeavesTheCacheAlone) {
+TEST(EvictionInvariants, LargeBudgetKeepsEverything) {
   for (const auto& policy : policies_for_budget(100)) {
     KVCache cache = test::fake_cache(4, 2, 4, 100, 21);
     const auto layers = EvictionPolicy::evicted_layers(cache);

@@ -9,7 +9,7 @@
 // KV head ≥ 0.85) leave room for those near-ties, while a real difference in the method (window
 // queries, causal mask, pooling, GQA reduction, protected window) drops the mean far below them:
 // the window plus randomly chosen entries would overlap about 0.45 at this budget. kvpress's
-// PyramidKV spreads the budget with a different formula than DESIGN.md §5 (its top layer gets
+// PyramidKV spreads the budget with a different formula than ours (its top layer gets
 // B/β, ours w + (B − w)/β), so layers keep different counts; there the overlap is
 // |ours ∩ kvpress| / the smaller set, with the same mean threshold.
 #include <gtest/gtest.h>

@@ -78,8 +78,8 @@ void expect_masked_equivalence(const char* path) {
   }
 }
 
-TEST(EvictionModel, PrunedCacheEqualsMaskedFullCacheSmolLM2) { expect_masked_equivalence(test::kSmolPath); }
-TEST(EvictionModel, PrunedCacheEqualsMaskedFullCacheGemma3) { expect_masked_equivalence(test::kGemmaPath); }
+TEST(EvictionModel, PrunedEqualsMaskedSmolLM2) { expect_masked_equivalence(test::kSmolPath); }
+TEST(EvictionModel, PrunedEqualsMaskedGemma3) { expect_masked_equivalence(test::kGemmaPath); }
 
 bool same_cache(const KVCache& a, const KVCache& b) {
   if (a.next_position() != b.next_position() || a.bytes() != b.bytes()) return false;
@@ -98,7 +98,7 @@ bool same_cache(const KVCache& a, const KVCache& b) {
   return true;
 }
 
-TEST(EvictionModel, BudgetAtOrAbovePromptIsBitIdenticalToFull) {
+TEST(EvictionModel, LargeBudgetEqualsFull) {
   LKV_REQUIRE_MODEL(model, test::kSmolPath);
   auto tokenizer = Tokenizer::from_gguf(*model->file);
   GenerateRequest request;
@@ -120,7 +120,7 @@ TEST(EvictionModel, BudgetAtOrAbovePromptIsBitIdenticalToFull) {
   }
 }
 
-TEST(EvictionModel, BackToBackRequestsEqualFreshSessions) {
+TEST(EvictionModel, BackToBackEqualsFresh) {
   LKV_REQUIRE_MODEL(model, test::kSmolPath);
   auto tokenizer = Tokenizer::from_gguf(*model->file);
   GenerateRequest a, b;
@@ -144,7 +144,7 @@ TEST(EvictionModel, BackToBackRequestsEqualFreshSessions) {
   EXPECT_TRUE(same_cache(shared.cache(), fresh_b.cache()));
 }
 
-TEST(EvictionModel, ConversationContinuesOnThePrunedCache) {
+TEST(EvictionModel, ConversationContinuesOnPrunedCache) {
   LKV_REQUIRE_MODEL(model, test::kSmolPath);
   auto tokenizer = Tokenizer::from_gguf(*model->file);
   Session session(*model, *tokenizer, {});
@@ -179,7 +179,7 @@ TEST(EvictionModel, ConversationContinuesOnThePrunedCache) {
   EXPECT_THROW(session.continue_generate(turn2), Error);
 }
 
-TEST(EvictionModel, SplitModeEvictsOnlyTheContext) {
+TEST(EvictionModel, SplitModeEvictsOnlyContext) {
   LKV_REQUIRE_MODEL(model, test::kSmolPath);
   auto tokenizer = Tokenizer::from_gguf(*model->file);
   Session session(*model, *tokenizer, {});

@@ -15,7 +15,7 @@
 namespace lkv {
 namespace {
 
-TEST(EvictionScoring, MaxAndAvgPoolingKeepLengthAndPadLikeTorch) {
+TEST(EvictionScoring, PoolingPadsLikeTorch) {
   std::vector<float> s = {9, 1, 0, 0, 5, 0, 0, 2};
   std::vector<float> m = s;
   pool_scores(m.data(), 1, 7, Pooling::Max, 3);  // entries 0 and 7 are outside the pooled range
@@ -31,9 +31,9 @@ TEST(EvictionScoring, MaxAndAvgPoolingKeepLengthAndPadLikeTorch) {
 }
 
 // Two query heads share one KV head and want different keys: head 0 attends mostly to key 1 and
-// somewhat to key 3; head 1 to keys 3 and 7. With budget 2, the mean (DESIGN.md §4's default)
-// keeps what the group attends to most on average, keys 3 and 7 (0.375 each, key 1 only 0.25);
-// the max keeps each head's strongest keys, 7 (0.55) and 1 (0.50), over the shared key 3 (0.45).
+// somewhat to key 3; head 1 to keys 3 and 7. With budget 2, the mean (the default) keeps what the
+// group attends to most on average: keys 3 and 7 (0.375 each, key 1 only 0.25). The max keeps
+// each head's strongest keys, 7 (0.55) and 1 (0.50), over the shared key 3 (0.45).
 TEST(EvictionScoring, GqaReductionMeanVersusMax) {
   const int n = 8;
   const std::vector<float> heads = {
@@ -66,7 +66,7 @@ TEST(EvictionScoring, GqaReductionMeanVersusMax) {
   }
 }
 
-TEST(EvictionSelect, ProtectedTokensComeFirstAndFillSmallBudgets) {
+TEST(EvictionSelect, ProtectedTokensComeFirst) {
   std::vector<float> s(20, 0.0f);
   s[7] = 5.0f;
   s[12] = 4.0f;
@@ -77,7 +77,7 @@ TEST(EvictionSelect, ProtectedTokensComeFirstAndFillSmallBudgets) {
   EXPECT_EQ(select_entries(s.data(), 5, 9, {}), (std::vector<int32_t>{0, 1, 2, 3, 4}));
 }
 
-TEST(EvictionScoring, WindowAttentionMatchesADirectSoftmax) {
+TEST(EvictionScoring, WindowAttentionMatchesSoftmax) {
   const int n_head = 4, n_kv = 2, hd = 8, n = 40, rows = 5;
   KVCache cache = test::fake_cache(1, n_kv, hd, n, 17);
   std::mt19937 rng(3);

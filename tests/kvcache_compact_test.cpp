@@ -36,7 +36,7 @@ KeptIndices keep_every_other(const KVCache& c) {
   return kept;
 }
 
-TEST(KVCacheCompact, FailedCompactionLeavesCacheUnchanged) {
+TEST(KVCacheCompact, FailureLeavesCacheUnchanged) {
   const KVCache original = test::fake_cache(4, 2, 8, 20, 3);
   auto expect_unchanged_after = [&](KeptIndices kept, const char* what) {
     KVCache c = original;
@@ -76,7 +76,7 @@ TEST(KVCacheCompact, FailedCompactionLeavesCacheUnchanged) {
   }
 }
 
-TEST(KVCacheCompact, SlidingWindowLayerCannotBeEvicted) {
+TEST(KVCacheCompact, SlidingWindowLayerRejected) {
   KVCache c = test::fake_cache(6, 1, 4, 30, 5, /*swa_every=*/6, /*window=*/8);
   const KVCache original = c;
   KeptIndices k(6);
@@ -85,7 +85,7 @@ TEST(KVCacheCompact, SlidingWindowLayerCannotBeEvicted) {
   EXPECT_TRUE(same_contents(c, original));
 }
 
-TEST(KVCacheCompact, BytesPositionsAndNextPositionAfterCompaction) {
+TEST(KVCacheCompact, BytesAndPositionsAfterCompaction) {
   for (int n_kv : {1, 2, 3}) {
     KVCache c = test::fake_cache(5, n_kv, 16, 37, 11);
     const KVCache before = c;
@@ -105,7 +105,7 @@ TEST(KVCacheCompact, BytesPositionsAndNextPositionAfterCompaction) {
   }
 }
 
-TEST(KVCacheCompact, CompactedCopyEqualsCompactAndLeavesSourceAlone) {
+TEST(KVCacheCompact, CompactedCopyEqualsCompact) {
   KVCache c = test::fake_cache(6, 2, 8, 50, 7, 3, 16);
   const KVCache original = c;
   const KeptIndices kept = keep_every_other(c);
@@ -118,7 +118,7 @@ TEST(KVCacheCompact, CompactedCopyEqualsCompactAndLeavesSourceAlone) {
   EXPECT_THROW((void)original.compacted_copy(bad), Error);
 }
 
-TEST(KVCacheCompact, TruncateDropsRowsAppendedAfterAPosition) {
+TEST(KVCacheCompact, TruncateDropsAppendedRows) {
   KVCache c = test::fake_cache(3, 2, 4, 10, 1);
   const KVCache original = c;
   std::vector<float> k(2 * 2 * 4, 1.0f), v(k.size(), 2.0f);

@@ -23,7 +23,7 @@ PolicyOptions opts(const std::string& name, std::optional<int> budget = 128) {
   return o;
 }
 
-TEST(PolicyRegistry, EveryNamedPolicyBuildsWithItsDefaults) {
+TEST(PolicyRegistry, DefaultsPerPolicy) {
   for (const std::string& name : policy_names()) {
     const auto p = make_policy(opts(name));
     EXPECT_EQ(p->name(), name);
@@ -44,7 +44,7 @@ TEST(PolicyRegistry, EveryNamedPolicyBuildsWithItsDefaults) {
   EXPECT_FALSE(make_policy(opts("laq"))->params_json().contains("prompt_queries"));
 }
 
-TEST(PolicyRegistry, BadOptionsNameTheValueAndTheFix) {
+TEST(PolicyRegistry, BadOptionsRejected) {
   EXPECT_NE(error_of(opts("snapkv", 0)).find("budget 0 is invalid"), std::string::npos);
   EXPECT_NE(error_of(opts("h2o", -5)).find("budget -5"), std::string::npos);
   auto ratio = [](double r) {
@@ -83,7 +83,7 @@ TEST(PolicyRegistry, BadOptionsNameTheValueAndTheFix) {
   EXPECT_THROW(parse_reduction("sum"), Error);
 }
 
-TEST(PolicyRegistry, FullAcceptsABudgetSoSweepsCanShareOne) {
+TEST(PolicyRegistry, FullAcceptsBudget) {
   const auto p = make_policy(opts("full", 64));
   EXPECT_FALSE(p->evicts());
   EXPECT_EQ(p->params_json()["budget"], 64);

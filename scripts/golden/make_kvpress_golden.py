@@ -8,8 +8,8 @@ kvpress is configured like our policies where it can be: observation window 32, 
 a budget of exactly `budget` entries per KV head (its compression ratio is chosen so that its
 int(n * (1 - ratio)) equals the budget), 4 sinks. Its SnapKV and PyramidKV pool with an average
 (avg_pool1d); ours is run with --pooling avg for the comparison. Its PyramidKV spreads the budget
-with its own formula (per-layer budgets averaging B, the top layer B/beta), ours with DESIGN.md
-§5's (the window plus a pyramid of B - window); beta = 2 keeps kvpress from falling back to
+with its own formula (per-layer budgets averaging B, the top layer B/beta), ours as the window
+plus a pyramid of B - window; beta = 2 keeps kvpress from falling back to
 uniform budgets on this short prompt, and the per-layer budgets of both are stored.
 
 Kept indices are recovered without touching kvpress's internals: every key kvpress keeps is a row

@@ -6,7 +6,7 @@ namespace lkv::cli {
 
 void add_eviction_options(CLI::App& app, EvictionCliOptions& o) {
   app.add_option("--policy", o.policy,
-                 "Eviction policy: full, streamingllm, h2o, snapkv, pyramidkv, laq, laq++ (DESIGN.md §5)")
+                 "Eviction policy: full, streamingllm, h2o, snapkv, pyramidkv, laq, laq++")
       ->capture_default_str();
   o.budget_opt = app.add_option("--budget", o.budget, "Entries kept per KV head in each evicted layer, protected tokens included");
   o.ratio_opt = app.add_option("--ratio", o.ratio, "Kept fraction of the prompt's entries, in (0, 1]");

@@ -6,7 +6,7 @@
 // continue_generate() appends a new turn to what the (possibly pruned) cache holds, at the
 // positions that follow the conversation's last one, and evicts again with the turn's policy.
 //
-// Order of one turn (DESIGN.md §4): prefill the whole prompt (with the policy's capture observer
+// Order of one turn: prefill the whole prompt (with the policy's capture observer
 // attached), evict, then decode; the first generated token is sampled from the prefill's last
 // logits for every policy. In split mode (request.question non-empty) only the prompt (the
 // context) is evicted and the question is prefilled after eviction, as kvpress does by default.
@@ -86,7 +86,7 @@ class Session {
   // Decodes from the logits of the last prefilled token; the cache must hold the prompt.
   void decode(const GenerateRequest& request, std::vector<float> logits, GenerateResult& result);
 
-  // Empties the cache and forgets the conversation.
+  // Empties the cache and drops the conversation's state.
   void reset();
   KVCache& cache() { return cache_; }
   Transformer& transformer() { return transformer_; }

@@ -1,5 +1,5 @@
 // laq and laq++ (Wang et al. 2025, "Lookahead Q-Cache: Achieving More Consistent KV Eviction via
-// Pseudo Query"), the draft-based baseline of DESIGN.md §5:
+// Pseudo Query"), the draft-based baseline:
 //  1. SnapKV-compress a copy of the cache to the budget B (window min(32, B − 1), the policy's
 //     kernel and pooling); only the kept entries are copied (KVCache::compacted_copy);
 //  2. greedily decode d = 8 draft tokens on the copy, starting from the full cache's first token
@@ -10,10 +10,10 @@
 //  4. drop the copy and the draft.
 // The timings put steps 1–2 under draft_ms and step 3's attention under capture_ms.
 //
-// Naming: DESIGN.md §5 describes one `laq` whose scoring uses the draft queries plus the last 8
-// prompt queries; the LAQ paper calls the variant that adds the observation window's prompt
-// queries LAQ++, and the issue asks for both. Here `laq` scores with the draft queries alone and
-// `laq++` is exactly the DESIGN.md §5 recipe; --prompt-queries sets the count for laq++.
+// Naming: the LAQ paper scores with the draft (pseudo) queries alone and calls the variant that
+// also uses the last prompt queries LAQ++. Here `laq` is the draft-only scoring and `laq++` adds
+// the last 8 prompt queries (--prompt-queries). The project's design notes describe a single
+// `laq` with the prompt queries included, which is what `laq++` runs.
 // Draft queries attend to the prompt entries only: the draft's own keys are not in the full cache.
 #include <algorithm>
 

@@ -1,7 +1,7 @@
 // An eviction policy: a scorer composed with a budget schedule, protected tokens, pooling and the
-// GQA reduction (DESIGN.md §4–5). Policies differ only in how they are put together; each is
-// built in its own file (full.cpp, streamingllm.cpp, h2o.cpp, snapkv.cpp, pyramidkv.cpp, laq.cpp)
-// and found by name through registry.h.
+// GQA reduction. Policies differ only in how they are put together. Each one is built in its own
+// file (full.cpp, streamingllm.cpp, h2o.cpp, snapkv.cpp, pyramidkv.cpp, laq.cpp) and found by
+// name through registry.h.
 //
 // One eviction step: score (per query head) → pool along the prompt, over the unprotected entries
 // → reduce over each KV head's query group → per-layer budgets from the schedule → select per KV
@@ -24,9 +24,8 @@
 
 namespace lkv {
 
-// Which entries are never evicted, for a given layer budget b: the first `sinks`, plus the most
-// recent `recent` (Fixed), b/2 (HalfBudget, H2O's recent half) or b − sinks (RestOfBudget,
-// StreamingLLM).
+// Protected-token rule for a layer budget b: the first `sinks` entries, plus the most recent
+// `recent` (Fixed), b/2 (HalfBudget, H2O's recent half) or b − sinks (RestOfBudget, StreamingLLM).
 struct ProtectionRule {
   enum class Recent { Fixed, HalfBudget, RestOfBudget };
   int sinks = 0;

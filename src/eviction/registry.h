@@ -1,6 +1,6 @@
 // Policies by name, with their parameters validated.
 //
-// make_policy() fills each policy's defaults (DESIGN.md §5), rejects contradictory or meaningless
+// make_policy() fills each policy's published defaults, rejects contradictory or meaningless
 // options with a message that names the value and the fix, and returns an immutable policy that
 // any number of sessions may share.
 #pragma once
@@ -17,10 +17,11 @@ namespace lkv {
 // Names make_policy() accepts: full, streamingllm, h2o, snapkv, pyramidkv, laq, laq++.
 const std::vector<std::string>& policy_names();
 
-// Throws lkv::Error for an unknown name (listing the valid ones), a missing or doubled budget, a
-// budget ≤ 0, a ratio outside (0, 1], an option the policy does not use, an even pooling kernel,
-// or protected tokens that fill an explicit budget (window or sinks ≥ budget). `full` accepts and
-// ignores a budget or ratio, so sweeps can pass one budget list to every policy.
+// Builds the named policy. Throws lkv::Error for an unknown name (listing the valid ones), a
+// missing or doubled budget, a budget ≤ 0, a ratio outside (0, 1], an option the policy does not
+// use, or an even pooling kernel. Protected tokens that fill an explicit budget (window or sinks
+// ≥ budget) are an error too. `full` accepts and ignores a budget or ratio, so sweeps can pass
+// one budget list to every policy.
 std::shared_ptr<const EvictionPolicy> make_policy(const PolicyOptions& options);
 
 }  // namespace lkv

@@ -1,7 +1,7 @@
 // Score arithmetic shared by the scorers: attention of chosen query rows over a layer's cache,
 // pooling along the prompt, and the reduction over each KV head's query group.
 //
-// Notation (DESIGN.md §5): A[i, j] is the softmax attention of query i over cache entry j with the
+// Notation: A[i, j] is the softmax attention of query i over cache entry j with the
 // forward pass's scaling and causal visibility (entries at positions ≤ the query's). Queries come
 // already scaled (AttentionObserver::on_queries), so A here equals the forward pass's A.
 #pragma once
@@ -29,9 +29,9 @@ struct LayerQueries {
 void add_attention_columns(const KVCache& cache, const std::vector<LayerQueries>& queries, int n_head,
                            ThreadPool& pool, HeadScores& out);
 
-// Pools scores[begin, end) in place; values outside the range are neither read nor written, so
-// protected entries do not leak into their neighbours' scores (SnapKV pools the prefix before the
-// observation window only). kernel must be odd; Pooling::None and kernel 1 leave the scores as they are.
+// Pools scores[begin, end) in place. Values outside the range are neither read nor written, so
+// protected entries do not leak into their neighbours' scores (SnapKV pools only the prefix before
+// the observation window). kernel must be odd. Pooling::None and kernel 1 change nothing.
 void pool_scores(float* scores, int begin, int end, Pooling pooling, int kernel);
 
 // Reduces [n_head × n] query-head scores to [n_head_kv × n] KV-head scores over each group of

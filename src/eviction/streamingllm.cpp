@@ -1,7 +1,7 @@
 // streamingllm (Xiao et al. 2023, "Efficient Streaming Language Models with Attention Sinks"):
 // keep the first `sinks` tokens (default 4) and the most recent B − sinks. No scores are computed.
-// Kept entries keep their original positions (DESIGN.md §4); the paper's re-rotation of keys to
-// cache slots is not done.
+// Kept entries keep their original positions, like every policy here. The paper's re-rotation
+// of keys to cache slots is not done.
 #include "eviction/factory.h"
 
 namespace lkv::detail {

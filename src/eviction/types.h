@@ -18,7 +18,7 @@ namespace lkv {
 // avg_pool1d (count_include_pad) do, so edge entries are not favoured.
 enum class Pooling { Max, Avg, None };
 
-// How the scores of the query heads that share one KV head become that KV head's score.
+// Reduction of the scores of the query heads that share one KV head to that KV head's score.
 enum class Reduction { Mean, Max };
 
 const char* pooling_name(Pooling p);
@@ -26,8 +26,8 @@ const char* reduction_name(Reduction r);
 Pooling parse_pooling(const std::string& text);      // "max", "avg", "none"; throws lkv::Error otherwise
 Reduction parse_reduction(const std::string& text);  // "mean", "max"; throws lkv::Error otherwise
 
-// What a user asks for (CLI flags, eval configurations). Unset fields take the policy's defaults
-// (DESIGN.md §5); make_policy() rejects fields a policy does not use.
+// Policy request from a user (CLI flags, eval configurations). Unset fields take the policy's
+// defaults, and make_policy() rejects fields a policy does not use.
 struct PolicyOptions {
   std::string name = "full";
   std::optional<int> budget;           // entries kept per KV head in each evicted layer
@@ -69,9 +69,9 @@ struct HeadScores {
 // left untouched.
 using KeptIndices = std::vector<std::vector<std::vector<int32_t>>>;
 
-// Wall-clock cost of one eviction step, in milliseconds. capture: turning what prefill captured
-// into attention statistics (window-query attention recomputed over the cache, H2O accumulators
-// merged); scoring: pooling and GQA reduction; draft: LAQ's compressed copy and draft decode.
+// Wall-clock cost of one eviction step, in milliseconds. capture: attention statistics from what
+// prefill captured (window-query attention recomputed over the cache, H2O accumulators merged).
+// scoring: pooling and GQA reduction. draft: LAQ's compressed copy and draft decode.
 struct EvictionTimings {
   double capture_ms = 0.0;
   double scoring_ms = 0.0;
