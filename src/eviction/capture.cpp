@@ -56,9 +56,10 @@ void ColumnSumCapture::on_probs(int layer, int head, int row, int thread, const 
   const int slot = slot_[static_cast<size_t>(layer)];
   if (slot < 0) return;
   LKV_CHECK(thread >= 0 && thread < static_cast<int>(acc_.size()));
-  std::vector<double>& a = acc_[static_cast<size_t>(thread)][static_cast<size_t>(slot * n_head_ + head)];
-  if (static_cast<int>(a.size()) < n_entries) a.resize(static_cast<size_t>(n_entries), 0.0);
-  for (int j = 0; j < n_entries; ++j) a[static_cast<size_t>(j)] += probs[j];
+  std::vector<float>& a = acc_[static_cast<size_t>(thread)][static_cast<size_t>(slot * n_head_ + head)];
+  if (static_cast<int>(a.size()) < n_entries) a.resize(static_cast<size_t>(n_entries), 0.0f);
+  float* dst = a.data();
+  for (int j = 0; j < n_entries; ++j) dst[j] += probs[j];
 }
 
 void ColumnSumCapture::merge_into(const KVCache& cache, HeadScores& out) const {
@@ -68,10 +69,10 @@ void ColumnSumCapture::merge_into(const KVCache& cache, HeadScores& out) const {
     for (int h = 0; h < n_head_; ++h) {
       float* dst = out.layer_scores[li].data() + static_cast<size_t>(h) * n;
       for (const auto& per_thread : acc_) {
-        const std::vector<double>& a = per_thread[li * static_cast<size_t>(n_head_) + static_cast<size_t>(h)];
+        const std::vector<float>& a = per_thread[li * static_cast<size_t>(n_head_) + static_cast<size_t>(h)];
         // Entries appended after the capture (none in the normal flow) keep what they had.
         const int m = std::min(n, static_cast<int>(a.size()));
-        for (int j = 0; j < m; ++j) dst[j] += static_cast<float>(a[static_cast<size_t>(j)]);
+        for (int j = 0; j < m; ++j) dst[j] += a[static_cast<size_t>(j)];
       }
     }
   }
