@@ -13,7 +13,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "eviction/budget.h"
 #include "eviction/policy.h"
+#include "eviction/scoring.h"
 #include "lookahead/params.h"
 #include "lookahead/scoring.h"
 #include "lookahead/train_step.h"
@@ -285,6 +287,50 @@ TEST(LookaheadScoring, RejectsAdapterOfAnotherModel) {
     EXPECT_NE(std::string(e.what()).find("architecture qwen3"), std::string::npos) << e.what();
   }
   EXPECT_TRUE(same_cache(cache, before));
+}
+
+// The scorer plugged into an eviction policy (uniform budget, no pooling, no protected tokens)
+// keeps, per KV head, the entries with the highest group-mean lookahead scores.
+TEST(LookaheadScoring, ScorerDrivesAnEvictionPolicy) {
+  test::TinyModel tm = test::tiny_model("qwen3", GgmlType::Q8_0, "policy");
+  const Model& model = *tm.model;
+  const HParams& hp = model.hparams;
+  auto adapter = std::make_shared<const LookaheadAdapter>(random_adapter(model, small_config(), 12));
+  KVCache cache = prefill(model, prompt_tokens(kPrompt, hp.n_vocab), false);
+  const std::vector<int> layers = EvictionPolicy::evicted_layers(cache);
+  Transformer t(model, 2);
+
+  KVCache copy = cache;
+  HeadScores expected = zero_head_scores(copy, layers, hp.n_head);
+  add_lookahead_scores(t, copy, *adapter, expected);
+
+  PolicyParams params;
+  params.name = "lookaheadkv";
+  params.budget = 6;
+  const EvictionPolicy policy(params, [adapter] { return std::make_unique<LookaheadScorer>(adapter); },
+                              std::make_shared<UniformSchedule>(), ProtectionRule{}, {});
+  EvictionTimings timings;
+  ScoreContext ctx{t, cache, layers, 0, kPrompt, nullptr, 6, &timings};
+  std::unique_ptr<Scorer> scorer = policy.make_scorer();
+  const EvictionReport report = policy.evict(scorer.get(), ctx);
+  EXPECT_TRUE(report.applied);
+  EXPECT_GT(report.timings.capture_ms, 0.0);
+
+  for (size_t k = 0; k < layers.size(); ++k) {
+    ASSERT_EQ(cache.n_entries(layers[k]), 6);
+    std::vector<float> kv(static_cast<size_t>(hp.n_head_kv) * kPrompt);
+    reduce_query_groups(expected.layer_scores[k].data(), hp.n_head, hp.n_head_kv, kPrompt, Reduction::Mean, kv.data());
+    for (int h = 0; h < hp.n_head_kv; ++h) {
+      std::vector<int32_t> order(kPrompt);
+      for (int j = 0; j < kPrompt; ++j) order[static_cast<size_t>(j)] = j;
+      const float* row = kv.data() + static_cast<size_t>(h) * kPrompt;
+      std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return row[a] > row[b]; });
+      std::vector<int32_t> top(order.begin(), order.begin() + 6);
+      std::sort(top.begin(), top.end());
+      const int32_t* kept = cache.positions(layers[k], h);
+      EXPECT_EQ(std::vector<int32_t>(kept, kept + 6), top) << "layer " << layers[k] << ", KV head " << h;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(LookaheadScoring, LookaheadScoringArch, ::testing::ValuesIn(all_archs()),

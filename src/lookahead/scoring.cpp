@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "util/error.h"
+#include "util/timer.h"
 
 namespace lkv {
 
@@ -109,6 +110,16 @@ void add_lookahead_scores(Transformer& transformer, KVCache& cache, const Lookah
     throw;
   }
   cache.truncate_from(first);
+}
+
+LookaheadScorer::LookaheadScorer(std::shared_ptr<const LookaheadAdapter> adapter) : adapter_(std::move(adapter)) {
+  LKV_CHECK(adapter_ != nullptr);
+}
+
+void LookaheadScorer::score(ScoreContext& ctx, HeadScores& out) {
+  Timer timer;
+  add_lookahead_scores(ctx.transformer, ctx.cache, *adapter_, out);
+  if (ctx.timings) ctx.timings->capture_ms += timer.elapsed_ms();
 }
 
 }  // namespace lkv

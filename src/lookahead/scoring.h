@@ -12,6 +12,9 @@
 // per-query-head scores like any other scorer's (src/eviction/policy.h).
 #pragma once
 
+#include <memory>
+
+#include "eviction/scorer.h"
 #include "eviction/types.h"
 #include "kvcache/kv_cache.h"
 #include "lookahead/adapter.h"
@@ -28,5 +31,16 @@ void add_lookahead_scores(Transformer& transformer, KVCache& cache, const Lookah
 
 // A HeadScores of zeros shaped for `layers` of this cache.
 HeadScores zero_head_scores(const KVCache& cache, const std::vector<int>& layers, int n_head);
+
+// The `lookaheadkv` scorer for the eviction framework: add_lookahead_scores on the context's cache,
+// with the extra chunk's time booked as capture time. It needs no prefill observer.
+class LookaheadScorer final : public Scorer {
+ public:
+  explicit LookaheadScorer(std::shared_ptr<const LookaheadAdapter> adapter);
+  void score(ScoreContext& ctx, HeadScores& out) override;
+
+ private:
+  std::shared_ptr<const LookaheadAdapter> adapter_;
+};
 
 }  // namespace lkv
