@@ -5,7 +5,8 @@
 // queries for snapkv/pyramidkv/laq, H2O's column sums), which shows what capture adds. Then for
 // each budget and policy a copy of the prefilled cache is evicted (scorers do not depend on the
 // budget, so one capture serves every budget) and `decode` greedy tokens are timed on it, next to
-// the same decode on the full cache. Results go to stdout as a Markdown table and to --out as JSON
+// the same decode on the full cache. Each eviction runs --repeat times on fresh copies and the
+// median is reported with the spread (max − min). Results go to stdout as a Markdown table and to --out as JSON
 // lines (one object per configuration). Non-goals: quality (that is `eval`).
 #include <spdlog/spdlog.h>
 
@@ -13,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <numeric>
 #include <fstream>
 #include <memory>
 
@@ -35,6 +37,7 @@ struct BenchArgs {
   std::vector<int> budgets = {64, 128, 256, 512};
   std::vector<std::string> policies = {"streamingllm", "h2o", "snapkv", "pyramidkv", "laq", "laq++"};
   int decode = 32;
+  int repeat = 3;
   int threads = 2;
 };
 
@@ -90,8 +93,8 @@ int run_bench(const BenchArgs& args) {
     if (!*out) fail("cannot open --out file '{}' for appending", args.out);
   }
 
-  std::printf("| model | prompt | policy | budget | eviction ms | %% of prefill | capture/scoring/selection/compaction/draft ms "
-              "| KV MiB before → after | decode tok/s pruned | decode tok/s full |\n");
+  std::printf("| model | prompt | policy | budget | eviction ms (median ± spread/2) | %% of prefill | "
+              "capture/scoring/selection/compaction/draft ms | KV MiB before → after | decode tok/s pruned | decode tok/s full |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   std::fflush(stdout);
   for (int length : args.lengths) {
@@ -105,11 +108,14 @@ int run_bench(const BenchArgs& args) {
     double prefill_plain_ms = 0.0;
     std::vector<float> logits = session.prefill(prompt, &prefill_plain_ms);
     const size_t kv_full = session.cache().bytes();
-    double full_decode_tps = 0.0;
-    {
+    // Median of --repeat runs (the first one also warms the caches up).
+    std::vector<double> full_tps;
+    for (int rep = 0; rep < std::max(1, args.repeat); ++rep) {
       KVCache copy = session.cache();
-      full_decode_tps = time_decode(session.transformer(), copy, logits, args.decode);
+      full_tps.push_back(time_decode(session.transformer(), copy, logits, args.decode));
     }
+    std::sort(full_tps.begin(), full_tps.end());
+    const double full_decode_tps = full_tps[full_tps.size() / 2];
 
     // Capture prefill: every policy's observer at once; scorers are shared across budgets.
     session.reset();
@@ -149,13 +155,24 @@ int run_bench(const BenchArgs& args) {
           spdlog::warn("skipping {} at budget {}: {}", po.name, budget, e.what());
           continue;
         }
-        KVCache cache = session.cache();
-        ScoreContext ctx{session.transformer(), cache, layers, 0, length, &logits, budget, nullptr};
-        const EvictionReport r = policy->evict(scorers[pi].get(), ctx);
-        const double tps = time_decode(session.transformer(), cache, logits, args.decode);
+        // Repeated evictions on fresh copies; the run with the median total is reported.
+        std::vector<EvictionReport> runs;
+        std::unique_ptr<KVCache> cache;
+        for (int rep = 0; rep < std::max(1, args.repeat); ++rep) {
+          cache = std::make_unique<KVCache>(session.cache());
+          ScoreContext ctx{session.transformer(), *cache, layers, 0, length, &logits, budget, nullptr};
+          runs.push_back(policy->evict(scorers[pi].get(), ctx));
+        }
+        std::vector<size_t> order(runs.size());
+        std::iota(order.begin(), order.end(), size_t{0});
+        std::sort(order.begin(), order.end(),
+                  [&](size_t a, size_t b) { return runs[a].timings.total_ms < runs[b].timings.total_ms; });
+        const EvictionReport& r = runs[order[order.size() / 2]];
+        const double spread = runs[order.back()].timings.total_ms - runs[order.front()].timings.total_ms;
+        const double tps = time_decode(session.transformer(), *cache, logits, args.decode);
         const EvictionTimings& t = r.timings;
-        std::printf("| %s | %d | %s | %d | %.1f | %.2f%% | %.1f/%.1f/%.1f/%.1f/%.1f | %.1f → %.2f | %.1f | %.1f |\n",
-                    model->hparams.arch.c_str(), length, po.name.c_str(), budget, t.total_ms,
+        std::printf("| %s | %d | %s | %d | %.1f ± %.1f | %.2f%% | %.1f/%.1f/%.1f/%.1f/%.1f | %.1f → %.2f | %.1f | %.1f |\n",
+                    model->hparams.arch.c_str(), length, po.name.c_str(), budget, t.total_ms, spread / 2,
                     100.0 * t.total_ms / prefill_plain_ms, t.capture_ms, t.scoring_ms, t.selection_ms, t.compaction_ms,
                     t.draft_ms, r.kv_bytes_before / 1048576.0, r.kv_bytes_after / 1048576.0, tps, full_decode_tps);
         std::fflush(stdout);
@@ -164,6 +181,8 @@ int run_bench(const BenchArgs& args) {
                               {"prompt_tokens", length},
                               {"policy", policy->params_json()},
                               {"eviction_ms", t.total_ms},
+                              {"eviction_ms_spread", spread},
+                              {"repeat", runs.size()},
                               {"eviction_percent_of_prefill", 100.0 * t.total_ms / prefill_plain_ms},
                               {"detail_ms",
                                {{"capture", t.capture_ms},
@@ -196,6 +215,8 @@ Runner add_bench_eviction(CLI::App& app) {
   app.add_option("--lengths", args->lengths, "Prompt lengths in tokens")->delimiter(',')->capture_default_str();
   app.add_option("--budgets", args->budgets, "Budgets (entries per KV head)")->delimiter(',')->capture_default_str();
   app.add_option("--policies", args->policies, "Policies to measure")->delimiter(',')->capture_default_str();
+  app.add_option("--repeat", args->repeat, "Evictions per configuration; the median is reported")
+      ->capture_default_str();
   app.add_option("--decode", args->decode, "Greedy tokens decoded after eviction to time decode")->capture_default_str();
   app.add_option("-t,--threads", args->threads, "Worker threads")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--out", args->out, "Append one JSON object per configuration to this file");
