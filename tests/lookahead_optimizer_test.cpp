@@ -149,5 +149,28 @@ TEST(LookaheadTraining, AdamWStepsReduceTheLoss) {
   EXPECT_LT(last, 0.5 * first);
 }
 
+// A training step gives the same loss and gradient bit for bit on one thread and on two, so a
+// run is reproducible from its seed on any machine with the same instruction set.
+TEST(LookaheadTraining, StepIgnoresThreadCount) {
+  test::TinyModel tm = test::tiny_model("gemma3", GgmlType::Q8_0, "threads");
+  const Model& model = *tm.model;
+  const KVCache cache = test::prefill(model, test::prompt_tokens(20, model.hparams.n_vocab), false);
+  LookaheadConfig config;
+  config.n_lookahead = 6;
+  config.rank = 4;
+  const LookaheadAdapter adapter = test::random_adapter(model, config, 3);
+  const ImportanceTarget target = test::random_target(cache, 4);
+  const ParamLayout layout(model.hparams, config);
+  const std::vector<float> params = layout.pack(adapter);
+
+  std::vector<float> grad1(params.size(), 0.0f), grad2(params.size(), 0.0f);
+  ThreadPool one(1), two(2);
+  LookaheadStep<float> step1(model, layout, &one), step2(model, layout, &two);
+  const double loss1 = step1.run(params.data(), cache, target, grad1.data());
+  const double loss2 = step2.run(params.data(), cache, target, grad2.data());
+  EXPECT_EQ(loss1, loss2);
+  EXPECT_EQ(grad1, grad2);
+}
+
 }  // namespace
 }  // namespace lkv

@@ -375,6 +375,10 @@ LookaheadAdapter LookaheadAdapter::load(const std::string& path) {
     fail("{}: {}: {}", path, key("lora.targets"), e.what());
   }
   const std::string init = file->get_string_opt(key("embedding_init")).value_or("token_embeddings");
+  if (init != "random" && init != "token_embeddings") {
+    fail("{}: {} = '{}' is invalid (expected 'token_embeddings' or 'random'); the adapter file is corrupt", path,
+         key("embedding_init"), init);
+  }
   c.embedding_init = init == "random" ? EmbeddingInit::Random : EmbeddingInit::TokenEmbeddings;
   try {
     c.validate();

@@ -136,50 +136,107 @@ void gated_backward(const T* gate, const T* up, const T* dout, T* dgate, T* dup,
   }
 }
 
-template <typename T>
-void matmul_xwt(const WeightView& w, const T* x, int m, T* y, ThreadPool* pool) {
+namespace {
+
+// The one-thread pool that runs a product inline when the caller passes no pool.
+ThreadPool& pool_or_inline(ThreadPool* pool) {
+  static ThreadPool inline_pool(1);
+  return pool ? *pool : inline_pool;
+}
+
+bool is_float_type(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }
+
+// W [n_out × n_in] dequantized to f32, or its transpose [n_in × n_out], in `buf`.
+void dequantize_matrix(const WeightView& w, bool transpose, ThreadPool* pool, std::vector<float>& buf) {
   const int64_t n_in = w.n_in, n_out = w.n_out;
+  buf.resize(static_cast<size_t>(n_in * n_out));
   constexpr int64_t kRowsPerTask = 32;
-  const int64_t tasks = (n_out + kRowsPerTask - 1) / kRowsPerTask;
-  parallel_for(pool, tasks, [&](int64_t task) {
+  parallel_for(pool, (n_out + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task) {
     thread_local std::vector<float> row;
     row.resize(static_cast<size_t>(n_in));
     const int64_t o_end = std::min(n_out, (task + 1) * kRowsPerTask);
     for (int64_t o = task * kRowsPerTask; o < o_end; ++o) {
-      dequantize_row(w.type, static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * w.row_bytes, row.data(), n_in);
-      for (int r = 0; r < m; ++r) {
-        y[static_cast<size_t>(r) * n_out + o] = dot(x + static_cast<size_t>(r) * n_in, row.data(), static_cast<int>(n_in));
+      const uint8_t* src = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * w.row_bytes;
+      if (!transpose) {
+        dequantize_row(w.type, src, buf.data() + static_cast<size_t>(o * n_in), n_in);
+        continue;
       }
+      dequantize_row(w.type, src, row.data(), n_in);
+      for (int64_t i = 0; i < n_in; ++i) buf[static_cast<size_t>(i * n_out + o)] = row[static_cast<size_t>(i)];
     }
   });
+}
+
+}  // namespace
+
+template <typename T>
+void matmul_xwt(const WeightView& w, const T* x, int m, T* y, ThreadPool* pool) {
+  const int64_t n_in = w.n_in, n_out = w.n_out;
+  if constexpr (std::is_same_v<T, float>) {
+    // Float weights go to the engine's f32 kernels as they are, which read activations unrounded.
+    // Quantized weights are dequantized once per call (n_out·n_in values, 1/m of the product's
+    // work) and then take the same kernels.
+    if (is_float_type(w.type)) {
+      matmul(w, x, m, y, pool_or_inline(pool));
+      return;
+    }
+    thread_local std::vector<float> dense;
+    dequantize_matrix(w, /*transpose=*/false, pool, dense);
+    const WeightView f{GgmlType::F32, dense.data(), n_in, n_out, static_cast<size_t>(n_in) * sizeof(float)};
+    matmul(f, x, m, y, pool_or_inline(pool));
+  } else {
+    constexpr int64_t kRowsPerTask = 32;
+    const int64_t tasks = (n_out + kRowsPerTask - 1) / kRowsPerTask;
+    parallel_for(pool, tasks, [&](int64_t task) {
+      thread_local std::vector<float> row;
+      row.resize(static_cast<size_t>(n_in));
+      const int64_t o_end = std::min(n_out, (task + 1) * kRowsPerTask);
+      for (int64_t o = task * kRowsPerTask; o < o_end; ++o) {
+        dequantize_row(w.type, static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * w.row_bytes, row.data(), n_in);
+        for (int r = 0; r < m; ++r) {
+          y[static_cast<size_t>(r) * n_out + o] = dot(x + static_cast<size_t>(r) * n_in, row.data(), static_cast<int>(n_in));
+        }
+      }
+    });
+  }
 }
 
 template <typename T>
 void matmul_add_dyw(const WeightView& w, const T* dy, int m, T* dx, ThreadPool* pool) {
   const int64_t n_in = w.n_in, n_out = w.n_out;
-  const int64_t chunk = column_chunk(w.type);
-  LKV_CHECK(n_in % type_traits(w.type).block_size == 0);
-  const int64_t tasks = (n_in + chunk - 1) / chunk;
-  // Each task owns a column range of dx and walks every row of W in order, so the sums do not
-  // depend on how tasks are spread over threads.
-  parallel_for(pool, tasks, [&](int64_t task) {
-    thread_local std::vector<float> slice;
-    const int64_t c0 = task * chunk;
-    const int64_t len = std::min(n_in, c0 + chunk) - c0;
-    slice.resize(static_cast<size_t>(len));
-    const size_t offset = row_size(w.type, c0);
-    for (int64_t o = 0; o < n_out; ++o) {
-      const uint8_t* src = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * w.row_bytes + offset;
-      bool any = false;
-      for (int r = 0; r < m && !any; ++r) any = dy[static_cast<size_t>(r) * n_out + o] != 0;
-      if (!any) continue;
-      dequantize_row(w.type, src, slice.data(), len);
-      for (int r = 0; r < m; ++r) {
-        const T g = dy[static_cast<size_t>(r) * n_out + o];
-        if (g != 0) axpy(g, slice.data(), dx + static_cast<size_t>(r) * n_in + c0, static_cast<int>(len));
+  if constexpr (std::is_same_v<T, float>) {
+    // dx += dy·W as a product with Wᵀ [n_in × n_out] on the f32 kernels.
+    thread_local std::vector<float> transposed, product;
+    dequantize_matrix(w, /*transpose=*/true, pool, transposed);
+    product.resize(static_cast<size_t>(m) * n_in);
+    const WeightView t{GgmlType::F32, transposed.data(), n_out, n_in, static_cast<size_t>(n_out) * sizeof(float)};
+    matmul(t, dy, m, product.data(), pool_or_inline(pool));
+    for (size_t i = 0; i < product.size(); ++i) dx[i] += product[i];
+  } else {
+    const int64_t chunk = column_chunk(w.type);
+    LKV_CHECK(n_in % type_traits(w.type).block_size == 0);
+    const int64_t tasks = (n_in + chunk - 1) / chunk;
+    // Each task owns a column range of dx and walks every row of W in order, so the sums do not
+    // depend on how tasks are spread over threads.
+    parallel_for(pool, tasks, [&](int64_t task) {
+      thread_local std::vector<float> slice;
+      const int64_t c0 = task * chunk;
+      const int64_t len = std::min(n_in, c0 + chunk) - c0;
+      slice.resize(static_cast<size_t>(len));
+      const size_t offset = row_size(w.type, c0);
+      for (int64_t o = 0; o < n_out; ++o) {
+        const uint8_t* src = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(o) * w.row_bytes + offset;
+        bool any = false;
+        for (int r = 0; r < m && !any; ++r) any = dy[static_cast<size_t>(r) * n_out + o] != 0;
+        if (!any) continue;
+        dequantize_row(w.type, src, slice.data(), len);
+        for (int r = 0; r < m; ++r) {
+          const T g = dy[static_cast<size_t>(r) * n_out + o];
+          if (g != 0) axpy(g, slice.data(), dx + static_cast<size_t>(r) * n_in + c0, static_cast<int>(len));
+        }
       }
-    }
-  });
+    });
+  }
 }
 
 template <typename T>

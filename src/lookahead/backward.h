@@ -45,8 +45,9 @@ void gated_forward(const T* gate, const T* up, T* out, int64_t n, FfnActivation 
 template <typename T>
 void gated_backward(const T* gate, const T* up, const T* dout, T* dgate, T* dup, int64_t n, FfnActivation act);
 
-// Products with a frozen (possibly quantized) weight matrix W [n_out rows × n_in], each row
-// dequantized once per call. y [m × n_out] = x [m × n_in] · Wᵀ.
+// Products with a frozen (possibly quantized) weight matrix W [n_out rows × n_in], dequantized
+// once per call. For float they run on the engine's f32 matmul kernels (no activation
+// quantization), for double in plain loops. y [m × n_out] = x [m × n_in] · Wᵀ.
 template <typename T>
 void matmul_xwt(const WeightView& w, const T* x, int m, T* y, ThreadPool* pool);
 // dx [m × n_in] += dy [m × n_out] · W.

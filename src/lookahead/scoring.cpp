@@ -91,6 +91,7 @@ void add_lookahead_scores(Transformer& transformer, KVCache& cache, const Lookah
   if (out.layers.empty()) return;
 
   const int m = adapter.config.n_lookahead;
+  LKV_CHECK(adapter.embeddings.size() == static_cast<size_t>(m) * static_cast<size_t>(hp.n_embd));
   const std::vector<float> rows = adapter.input_rows(hp);
   const int32_t first = cache.next_position();
   Batch batch;

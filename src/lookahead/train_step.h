@@ -13,7 +13,7 @@
 //
 // Math is exact in the sense of backward.h: f32 (T = float) or f64 (T = double) activations,
 // weights dequantized without activation quantization, exact GELU. The inference scoring pass runs
-// the fast path (quantized activations, table GELU); the two agree to about 1e-2 relative on
+// the fast path (quantized activations, table GELU); the two agree to about 1e-2 of the top score on
 // quantized models and far closer in exact-math mode (tested).
 // Memory: per layer about m·(6·d + 4·q_width + 4·kv_width + 3·n_ff) values plus the attention
 // probabilities m·n_head·(n + m).
