@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the bundled input: Gemma 3 270M reads the opening of Newton's Opticks
-# (data/opticks_opening.txt, about 4,000 tokens) and answers a question about it. The model is a
-# base model, not a chat model, so the question is put as a sentence for it to complete; the answer
-# ("seven minutes") appears once, about 1,600 tokens into the document.
+# (data/opticks_opening.txt, about 4,000 tokens) and answers a question about it, once with the
+# full KV cache and once after SnapKV evicts all but 256 entries per KV head in the global layers.
+# The model is a base model, not a chat model, so the question is put as a sentence for it to
+# complete; the answer ("seven minutes") appears once, about 1,600 tokens into the document.
 # Usage: scripts/demo.sh [extra generate flags]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,4 +19,10 @@ trap 'rm -f "$prompt"' EXIT
 } > "$prompt"
 
 echo "Question about data/opticks_opening.txt: $question"
-build/lookaheadkv generate -m "$model" -f "$prompt" -n 16 -t "$(nproc)" "$@"
+echo "Prompt ends with: ...$cloze"
+for policy in "full" "snapkv --budget 256"; do
+  echo
+  echo "== policy: $policy"
+  # shellcheck disable=SC2086  # the policy string carries its own flags
+  build/lookaheadkv generate -m "$model" -f "$prompt" -n 16 -t "$(nproc)" --policy $policy "$@"
+done
