@@ -15,6 +15,7 @@ std::vector<int32_t> select_entries(const float* scores, int n, int budget, Prot
     std::iota(kept.begin(), kept.end(), 0);
     return kept;
   }
+
   const int sinks = std::min(protection.sinks, budget);
   const int recent = std::min(protection.recent, budget - sinks);  // budget < n, so these fit
   const int cand_begin = sinks;
@@ -22,6 +23,7 @@ std::vector<int32_t> select_entries(const float* scores, int n, int budget, Prot
   const int free = budget - sinks - recent;
   kept.reserve(static_cast<size_t>(budget));
   for (int j = 0; j < sinks; ++j) kept.push_back(j);
+
   if (free > 0) {
     std::vector<int32_t> cand(static_cast<size_t>(cand_end - cand_begin));
     std::iota(cand.begin(), cand.end(), cand_begin);
@@ -36,6 +38,7 @@ std::vector<int32_t> select_entries(const float* scores, int n, int budget, Prot
     }
     kept.insert(kept.end(), cand.begin(), cand.end());
   }
+
   for (int j = cand_end; j < n; ++j) kept.push_back(j);
   LKV_CHECK(static_cast<int>(kept.size()) == budget);
   return kept;
