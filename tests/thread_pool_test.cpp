@@ -118,3 +118,19 @@ TEST(ThreadPool, RejectsZeroThreads) { EXPECT_THROW(ThreadPool pool(0), std::exc
 
 }  // namespace
 }  // namespace lkv
+
+// Back-to-back jobs whose task counts grow and shrink: every task of every job runs exactly once.
+// A worker that lagged behind one job used to be able to claim an extra task of the next one while
+// the caller set it up, which ran a task twice and could leave the caller waiting forever.
+TEST(ThreadPool, BackToBackJobsRunEachTaskOnce) {
+  lkv::ThreadPool pool(2);
+  std::vector<std::atomic<int>> hits(16);
+  for (int job = 0; job < 20000; ++job) {
+    const int n_tasks = 2 + (job * 7) % 14;
+    for (int i = 0; i < n_tasks; ++i) hits[static_cast<size_t>(i)].store(0, std::memory_order_relaxed);
+    pool.run(n_tasks, [&](int64_t task, int) { hits[static_cast<size_t>(task)].fetch_add(1, std::memory_order_relaxed); });
+    for (int i = 0; i < n_tasks; ++i) {
+      ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "job " << job << ", task " << i << " of " << n_tasks;
+    }
+  }
+}

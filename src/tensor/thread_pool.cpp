@@ -12,6 +12,7 @@
 #include "tensor/thread_pool.h"
 
 #include <atomic>
+#include <cstdint>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
@@ -213,8 +214,15 @@ void ThreadPool::run(int64_t n_tasks, const std::function<void(int64_t task, int
   }
 
   std::lock_guard<std::mutex> run_lock(p.run_mutex);
-  uint32_t generation = generation_of(p.claim.load(std::memory_order_relaxed)) + 1;
-  if (generation == 0) generation = 1;  // 0 is the "no job yet" value workers start from
+  auto next_generation = [](uint32_t g) { return g + 1 == 0 ? 1u : g + 1; };  // 0 means "no job yet"
+  // Close the previous job before touching fn and n_tasks. Without this, a worker still holding
+  // the previous claim word could read the new, larger n_tasks, win its compare-exchange on the
+  // unchanged word and run an extra task with the new fn; tasks_done would then overshoot and the
+  // caller could wait forever. The closing word has a new generation and a task index no job
+  // reaches, so such a compare-exchange fails and workers that see it claim nothing.
+  const uint32_t closing = next_generation(generation_of(p.claim.load(std::memory_order_relaxed)));
+  p.claim.store(claim_word(closing, UINT32_MAX), std::memory_order_seq_cst);
+  const uint32_t generation = next_generation(closing);
   p.fn.store(&fn, std::memory_order_relaxed);
   p.n_tasks.store(n_tasks, std::memory_order_relaxed);
   p.tasks_done.store(0, std::memory_order_relaxed);
