@@ -61,8 +61,10 @@ def llama(model, lengths, repeat, threads, decode):
             llm.eval(prompt)
             pre.append(n / (time.perf_counter() - t))
             t = time.perf_counter()
+            n_vocab = llm.n_vocab()
             for _ in range(decode):
-                token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+                last = llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1)
+                token = int(np.argmax(np.ctypeslib.as_array(last, shape=(n_vocab,))))
                 llm.eval([token])
             if decode:
                 dec.append(decode / (time.perf_counter() - t))
