@@ -144,7 +144,10 @@ int run_generate(const GenerateArgs& args) {
                policy->params_json().dump());
   std::vector<GenerateResult> results;
   results.push_back(session.generate(request));
-  if (!args.json) std::printf("\n");
+  if (!args.json) {
+    std::printf("\n");
+    std::fflush(stdout);  // the log line on stderr must follow the streamed text
+  }
   log_turn(results.back());
 
   for (const std::string& turn : args.turns) {
@@ -161,7 +164,10 @@ int run_generate(const GenerateArgs& args) {
     request.question.clear();
     if (!args.json) std::printf("\n--- next turn ---\n");
     results.push_back(session.continue_generate(request));
-    if (!args.json) std::printf("\n");
+    if (!args.json) {
+      std::printf("\n");
+      std::fflush(stdout);
+    }
     log_turn(results.back());
   }
 
