@@ -32,8 +32,8 @@ verify_or_die() {  # path sha size
   actual_sha=$(sha256sum "$1" | cut -d' ' -f1)
   if [[ "$actual_size" != "$3" || "$actual_sha" != "$2" ]]; then
     echo "error: $1 has size $actual_size and SHA-256 $actual_sha; expected size $3 and $2." >&2
-    echo "Delete it and run scripts/fetch_models.sh again." >&2
     rm -f "$1"
+    echo "The file was deleted; run scripts/fetch_models.sh again." >&2
     exit 1
   fi
 }

@@ -4,7 +4,8 @@
 #   1. Release build (build/): every test, including the real-model golden tests.
 #   2. Debug build with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/): every test
 #      except the slow real-model comparisons, which cover no code the other tests miss.
-# Takes about 10 to 15 minutes on 2 cores from a clean clone. Set LKV_LONG_TESTS=1 for the long
+# From a clean clone this took 31 minutes on 2 cores shared with other jobs; an idle machine should
+# need about half (an estimate). Set LKV_LONG_TESTS=1 for the long
 # variants of the reference comparisons.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
