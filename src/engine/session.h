@@ -2,9 +2,9 @@
 // token by token.
 //
 // The session owns the KV cache and the forward-pass scratch of one conversation. generate()
-// starts from an empty cache (independent requests never see each other's state);
-// continue_generate() appends a new turn to what the (possibly pruned) cache holds, at the
-// positions that follow the conversation's last one, and evicts again with the turn's policy.
+// starts from an empty cache, so independent requests share no state. continue_generate()
+// appends a new turn to the (possibly pruned) cache at the positions after the conversation's
+// last one, and evicts again with the turn's policy.
 //
 // Order of one turn: prefill the whole prompt (with the policy's capture observer
 // attached), evict, then decode; the first generated token is sampled from the prefill's last
@@ -79,7 +79,7 @@ class Session {
   GenerateResult continue_generate(const GenerateRequest& request);
 
   // Prefills tokens after what the cache holds; returns the logits of the last token. The observer
-  // (may be null) sees every chunk.
+  // (may be null) is attached to every chunk.
   std::vector<float> prefill(const std::vector<TokenId>& tokens, double* elapsed_ms = nullptr,
                              AttentionObserver* observer = nullptr);
 

@@ -37,7 +37,7 @@ void KVCache::append(int layer, const float* k, const float* v, const int32_t* p
 void KVCache::trim_window(int layer, int32_t max_position) {
   if (!is_swa(layer)) return;
   const int hd = shape_.head_dim;
-  // A query at position p sees keys at p - window + 1 .. p; the next query is above max_position.
+  // A query at position p attends to keys at p - window + 1 .. p. The next query is above max_position.
   const int32_t first_visible = max_position + 1 - shape_.sliding_window + 1;
   for (int h = 0; h < shape_.n_head_kv; ++h) {
     HeadStore& s = store(layer, h);

@@ -2,8 +2,8 @@
 //
 // Layout: for every layer and KV head, the kept entries' keys [n × head_dim], values
 // [n × head_dim] and original positions [n], in increasing position order. Keys are stored after
-// RoPE. Within a layer every KV head holds the same number of entries (each its own choice of
-// which); layers may hold different numbers (PyramidKV budgets). Positions live apart from the K/V
+// RoPE. Within a layer every KV head keeps the same number of entries, each its own choice of
+// which. Layers may keep different numbers (PyramidKV budgets). Positions live apart from the K/V
 // storage so policies can read them without touching K/V.
 //
 // Sliding-window layers keep only the entries the next query can still see (the last `window`

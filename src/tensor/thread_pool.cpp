@@ -215,11 +215,11 @@ void ThreadPool::run(int64_t n_tasks, const std::function<void(int64_t task, int
 
   std::lock_guard<std::mutex> run_lock(p.run_mutex);
   auto next_generation = [](uint32_t g) { return g + 1 == 0 ? 1u : g + 1; };  // 0 means "no job yet"
-  // Close the previous job before touching fn and n_tasks. Without this, a worker still holding
-  // the previous claim word could read the new, larger n_tasks, win its compare-exchange on the
-  // unchanged word and run an extra task with the new fn; tasks_done would then overshoot and the
-  // caller could wait forever. The closing word has a new generation and a task index no job
-  // reaches, so such a compare-exchange fails and workers that see it claim nothing.
+  // Close the previous job before touching fn and n_tasks. Otherwise a worker that still has the
+  // previous claim word could read the new, larger n_tasks and win its compare-exchange on the
+  // unchanged word. It would run an extra task with the new fn, tasks_done would overshoot, and
+  // the caller could wait forever. The closing word has a new generation and a task index that no
+  // job reaches, so such a compare-exchange fails and a worker that loads it claims nothing.
   const uint32_t closing = next_generation(generation_of(p.claim.load(std::memory_order_relaxed)));
   p.claim.store(claim_word(closing, UINT32_MAX), std::memory_order_seq_cst);
   const uint32_t generation = next_generation(closing);

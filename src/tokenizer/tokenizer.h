@@ -27,7 +27,8 @@ class Tokenizer {
   static std::unique_ptr<Tokenizer> from_gguf(const gguf::File& file);
   virtual ~Tokenizer() = default;
 
-  // Encodes text. add_special: prepend BOS (and append EOS) as the file's add_bos/add_eos say.
+  // Encodes text. add_special: prepend BOS (and append EOS) when the file's add_bos/add_eos
+  // flags are set.
   // parse_special: text such as "<start_of_turn>" becomes its control token instead of plain text.
   // Invalid UTF-8 throws lkv::Error naming the byte offset.
   virtual std::vector<TokenId> encode(std::string_view text, bool add_special, bool parse_special) const = 0;
