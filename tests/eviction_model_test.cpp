@@ -37,7 +37,7 @@ void expect_masked_equivalence(const char* path) {
   std::vector<std::unique_ptr<Scorer>> scorers;
   test::FanoutObserver fanout;
   for (const std::string& name : policy_names()) {
-    policies.push_back(test::policy_named(name, budget));
+    policies.push_back(test::policy_named(name, budget, model));
     scorers.push_back(policies.back()->make_scorer());
     if (scorers.back()) fanout.add(scorers.back()->prefill_observer(tr, layers, 0, n));
   }
@@ -111,7 +111,7 @@ TEST(EvictionModel, LargeBudgetEqualsFull) {
   for (const std::string& name : policy_names()) {
     {
       const int budget = i++ % 2 == 0 ? 90 : 1000;  // exactly the prompt length, or far above it
-      request.policy = test::policy_named(name, budget);
+      request.policy = test::policy_named(name, budget, model);
       const GenerateResult r = session.generate(request);
       EXPECT_EQ(r.tokens, full.tokens) << name;
       EXPECT_FALSE(r.eviction.applied) << name;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "eviction/registry.h"
+#include "lookahead/adapter.h"
 #include "model/forward_hooks.h"
 #include "model/transformer.h"
 #include "model_test_util.h"
@@ -63,10 +64,16 @@ inline std::string opticks_text() {
   return s.str();
 }
 
-inline std::shared_ptr<const EvictionPolicy> policy_named(const std::string& name, int budget) {
+// lookaheadkv gets a freshly initialized module for `model` (seed 1), which the invariants hold for
+// as well as for a trained one.
+inline std::shared_ptr<const EvictionPolicy> policy_named(const std::string& name, int budget,
+                                                          const Model* model = nullptr) {
   PolicyOptions o;
   o.name = name;
   o.budget = budget;
+  if (name == "lookaheadkv" && model) {
+    o.adapter = std::make_shared<const LookaheadAdapter>(LookaheadAdapter::create(*model, LookaheadConfig{}, 1));
+  }
   return make_policy(o);
 }
 

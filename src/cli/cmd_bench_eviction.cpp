@@ -22,6 +22,7 @@
 #include "engine/sampler.h"
 #include "engine/session.h"
 #include "eviction/registry.h"
+#include "lookahead/policy.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
@@ -32,7 +33,7 @@ namespace lkv::cli {
 namespace {
 
 struct BenchArgs {
-  std::string model, file, out;
+  std::string model, file, out, adapter;
   std::vector<int> lengths = {2048, 8192};
   std::vector<int> budgets = {64, 128, 256, 512};
   std::vector<std::string> policies = {"streamingllm", "h2o", "snapkv", "pyramidkv", "laq", "laq++"};
@@ -87,6 +88,9 @@ int run_bench(const BenchArgs& args) {
   auto model = Model::load(args.model);
   auto tokenizer = Tokenizer::from_gguf(*model->file);
   const std::string text = read_prompt("", args.file);
+  PolicyOptions adapter_options;  // lookaheadkv's module, loaded once for every configuration
+  adapter_options.adapter_path = args.adapter;
+  load_policy_adapter(adapter_options, *model);
   std::unique_ptr<std::ofstream> out;
   if (!args.out.empty()) {
     out = std::make_unique<std::ofstream>(args.out, std::ios::app);
@@ -127,6 +131,7 @@ int run_bench(const BenchArgs& args) {
       PolicyOptions po;
       po.name = name;
       po.budget = args.budgets.front();
+      if (name == "lookaheadkv") po.adapter = adapter_options.adapter;
       first_policies.push_back(make_policy(po));
       scorers.push_back(first_policies.back()->make_scorer());
       if (scorers.back()) fanout.add(scorers.back()->prefill_observer(session.transformer(), layers, 0, length));
@@ -148,6 +153,7 @@ int run_bench(const BenchArgs& args) {
         PolicyOptions po;
         po.name = args.policies[pi];
         po.budget = budget;
+        if (po.name == "lookaheadkv") po.adapter = adapter_options.adapter;
         std::shared_ptr<const EvictionPolicy> policy;
         try {
           policy = make_policy(po);
@@ -219,6 +225,7 @@ Runner add_bench_eviction(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--decode", args->decode, "Greedy tokens decoded after eviction to time decode")->capture_default_str();
   app.add_option("-t,--threads", args->threads, "Worker threads")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--adapter", args->adapter, "LookaheadKV module (GGUF adapter) for the lookaheadkv policy");
   app.add_option("--out", args->out, "Append one JSON object per configuration to this file");
   return [args] { return run_bench(*args); };
 }

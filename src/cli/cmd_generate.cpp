@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "engine/session.h"
 #include "eviction/registry.h"
+#include "lookahead/policy.h"
 #include "model/model.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
@@ -88,9 +89,13 @@ void log_turn(const GenerateResult& r) {
 }
 
 int run_generate(const GenerateArgs& args) {
-  auto policy = make_policy(args.eviction.to_options());
+  PolicyOptions policy_options = args.eviction.to_options();
+  // Option errors surface before the model loads; a policy with an adapter is checked once it is read.
+  if (policy_options.adapter_path.empty()) make_policy(policy_options);
   if (!args.turns.empty() && !args.chat) fail("--turn continues a chat conversation: add --chat");
   auto model = Model::load(args.model);
+  load_policy_adapter(policy_options, *model);
+  auto policy = make_policy(policy_options);
   auto tokenizer = Tokenizer::from_gguf(*model->file);
   const std::string text = read_prompt(args.text, args.file);
 

@@ -26,7 +26,7 @@ struct EvictionCliOptions {
   double ratio = 0.0;
   int window = 0, kernel = 0, sinks = 0, draft_length = 0, prompt_queries = 0;
   double beta = 0.0;
-  std::string pooling, reduction;
+  std::string pooling, reduction, adapter;
   CLI::Option *budget_opt = nullptr, *ratio_opt = nullptr, *window_opt = nullptr, *kernel_opt = nullptr,
               *pooling_opt = nullptr, *sinks_opt = nullptr, *beta_opt = nullptr, *draft_opt = nullptr,
               *prompt_queries_opt = nullptr, *reduction_opt = nullptr;

@@ -6,7 +6,7 @@ namespace lkv::cli {
 
 void add_eviction_options(CLI::App& app, EvictionCliOptions& o) {
   app.add_option("--policy", o.policy,
-                 "Eviction policy: full, streamingllm, h2o, snapkv, pyramidkv, laq, laq++")
+                 "Eviction policy: full, streamingllm, h2o, snapkv, pyramidkv, laq, laq++, lookaheadkv")
       ->capture_default_str();
   o.budget_opt = app.add_option("--budget", o.budget, "Entries kept per KV head in each evicted layer, protected tokens included");
   o.ratio_opt = app.add_option("--ratio", o.ratio, "Kept fraction of the prompt's entries, in (0, 1]");
@@ -19,6 +19,7 @@ void add_eviction_options(CLI::App& app, EvictionCliOptions& o) {
   o.beta_opt = app.add_option("--beta", o.beta, "PyramidKV slope parameter β ≥ 1 (20)");
   o.draft_opt = app.add_option("--draft-length", o.draft_length, "LAQ draft tokens (8)");
   o.prompt_queries_opt = app.add_option("--prompt-queries", o.prompt_queries, "laq++: last prompt queries scored with the draft (8)");
+  app.add_option("--adapter", o.adapter, "lookaheadkv: the trained module, a GGUF adapter file (adapters/*.gguf)");
   o.reduction_opt = app.add_option("--reduction", o.reduction, "GQA reduction of query-head scores per KV head: mean or max");
 }
 
@@ -35,6 +36,7 @@ PolicyOptions EvictionCliOptions::to_options() const {
   if (draft_opt && draft_opt->count()) p.draft_length = draft_length;
   if (prompt_queries_opt && prompt_queries_opt->count()) p.prompt_queries = prompt_queries;
   if (reduction_opt && reduction_opt->count()) p.reduction = parse_reduction(reduction);
+  p.adapter_path = adapter;
   return p;
 }
 

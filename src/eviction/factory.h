@@ -14,7 +14,7 @@ namespace lkv::detail {
 // name, budget and ratio checked: exactly one of them, budget > 0, ratio in (0, 1].
 PolicyParams base_params(const PolicyOptions& options);
 // Rejects any option outside `allowed` (names as in PolicyOptions: window, kernel, pooling, sinks,
-// beta, draft_length, prompt_queries, reduction).
+// beta, draft_length, prompt_queries, reduction, adapter).
 void reject_unused(const PolicyOptions& options, std::initializer_list<std::string_view> allowed);
 // The option if set (checked ≥ min_value), else the default.
 int int_option(const std::optional<int>& value, int fallback, int min_value, const char* flag);
@@ -29,5 +29,7 @@ std::shared_ptr<const EvictionPolicy> make_h2o(const PolicyOptions& options);
 std::shared_ptr<const EvictionPolicy> make_snapkv(const PolicyOptions& options);
 std::shared_ptr<const EvictionPolicy> make_pyramidkv(const PolicyOptions& options);
 std::shared_ptr<const EvictionPolicy> make_laq(const PolicyOptions& options, bool plus);
+// Defined in src/lookahead/policy.cpp, next to the scorer it builds.
+std::shared_ptr<const EvictionPolicy> make_lookaheadkv(const PolicyOptions& options);
 
 }  // namespace lkv::detail

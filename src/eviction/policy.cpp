@@ -39,6 +39,7 @@ nlohmann::json EvictionPolicy::params_json() const {
     else if (o == "draft_length") j["draft_length"] = params_.draft_length;
     else if (o == "prompt_queries") j["prompt_queries"] = params_.prompt_queries;
     else if (o == "reduction") j["reduction"] = reduction_name(params_.reduction);
+    else if (o == "adapter") j["adapter"] = params_.adapter;
   }
   return j;
 }

@@ -48,6 +48,7 @@ void reject_unused(const PolicyOptions& options, std::initializer_list<std::stri
   check(options.draft_length.has_value(), "draft_length", "--draft-length");
   check(options.prompt_queries.has_value(), "prompt_queries", "--prompt-queries");
   check(options.reduction.has_value(), "reduction", "--reduction");
+  check(!options.adapter_path.empty() || options.adapter != nullptr, "adapter", "--adapter");
 }
 
 int int_option(const std::optional<int>& value, int fallback, int min_value, const char* flag) {
@@ -72,7 +73,8 @@ void check_protected_below_budget(const PolicyParams& params, int protected_toke
 }  // namespace detail
 
 const std::vector<std::string>& policy_names() {
-  static const std::vector<std::string> names = {"full", "streamingllm", "h2o", "snapkv", "pyramidkv", "laq", "laq++"};
+  static const std::vector<std::string> names = {"full", "streamingllm", "h2o", "snapkv", "pyramidkv", "laq", "laq++",
+                                                  "lookaheadkv"};
   return names;
 }
 
@@ -85,6 +87,7 @@ std::shared_ptr<const EvictionPolicy> make_policy(const PolicyOptions& options) 
   if (n == "pyramidkv") return detail::make_pyramidkv(options);
   if (n == "laq") return detail::make_laq(options, false);
   if (n == "laq++") return detail::make_laq(options, true);
+  if (n == "lookaheadkv") return detail::make_lookaheadkv(options);
   fail("unknown eviction policy '{}'; valid policies: {}", n, fmt::join(policy_names(), ", "));
 }
 

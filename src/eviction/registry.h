@@ -14,7 +14,7 @@
 
 namespace lkv {
 
-// Names make_policy() accepts: full, streamingllm, h2o, snapkv, pyramidkv, laq, laq++.
+// Names make_policy() accepts: full, streamingllm, h2o, snapkv, pyramidkv, laq, laq++, lookaheadkv.
 const std::vector<std::string>& policy_names();
 
 // Builds the named policy. Throws lkv::Error for an unknown name (listing the valid ones), a

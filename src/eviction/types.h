@@ -7,11 +7,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace lkv {
+
+struct LookaheadAdapter;
 
 // 1-D pooling of the scores along the prompt (stride 1, same length, odd kernel centred on each
 // entry). Max pads with −∞ and avg with zeros divided by the full kernel, as torch's max_pool1d and
@@ -40,6 +43,10 @@ struct PolicyOptions {
   std::optional<int> draft_length;     // LAQ draft tokens
   std::optional<int> prompt_queries;   // LAQ: last prompt queries scored with the draft queries
   std::optional<Reduction> reduction;  // GQA reduction
+  // lookaheadkv: the trained module, loaded and checked against the model by the caller
+  // (load_policy_adapter in lookahead/policy.h reads adapter_path).
+  std::string adapter_path;
+  std::shared_ptr<const LookaheadAdapter> adapter;
 };
 
 // A policy's parameters after defaults and validation. Fields a policy does not use stay at their
@@ -56,6 +63,7 @@ struct PolicyParams {
   int draft_length = 0;
   int prompt_queries = 0;
   Reduction reduction = Reduction::Mean;
+  std::string adapter;  // lookaheadkv: the adapter file's path, for reports
 };
 
 // Scores of the entries of each evicted layer, one row per query head: layer_scores[i] holds
