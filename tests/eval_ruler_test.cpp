@@ -251,7 +251,7 @@ TEST(EvalRuler, SameSeedGivesIdenticalSamples) {
       EXPECT_EQ(a[i].answers, b[i].answers) << task;
       EXPECT_EQ(a[i].length, b[i].length) << task;
     }
-    // Sample i does not depend on how many samples were asked for.
+    // Sample i does not depend on how many samples were requested.
     const auto first = generate(task, 2048, 1, 42);
     EXPECT_EQ(first[0].context, a[0].context) << task;
   }
@@ -324,7 +324,7 @@ TEST(EvalRuler, NeedlesSitAtRecordedDepths) {
         const std::string tail = " is " + sample.answers[i] + ".";
         ASSERT_EQ(count_occurrences(sample.context, tail), 1u) << sample.answers[i];
         const size_t at = sample.context.find(tail);
-        // The key of this needle is one of the keys the question asks about.
+        // The key of this needle is one of the keys the question names.
         const size_t sentence = sample.context.rfind("A special magic ", at);
         ASSERT_NE(sentence, std::string::npos);
         const size_t key_begin = sample.context.find(" for ", sentence) + 5;

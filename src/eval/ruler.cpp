@@ -35,11 +35,11 @@ const RulerTask& find_task(const std::string& name, const std::string& where) {
   fail("unknown RULER task \"{}\"{}; valid tasks: {}", name, where, valid_task_list());
 }
 
-// `shown` is the length as the user wrote it.
-void check_length(int64_t length, std::string_view shown, const std::string& where) {
-  if (length <= 0) fail("invalid RULER length {}{}: expected a positive number of tokens", shown, where);
+// `as_written` is the length as the user wrote it.
+void check_length(int64_t length, std::string_view as_written, const std::string& where) {
+  if (length <= 0) fail("invalid RULER length {}{}: expected a positive number of tokens", as_written, where);
   if (length > kMaxRulerLength) {
-    fail("RULER length {}{} exceeds the maximum of {} tokens", shown, where, kMaxRulerLength);
+    fail("RULER length {}{} exceeds the maximum of {} tokens", as_written, where, kMaxRulerLength);
   }
 }
 

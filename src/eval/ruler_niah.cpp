@@ -1,6 +1,7 @@
 // Needle in a haystack, the retrieval tasks of RULER (Hsieh et al. 2024): key-value "needle"
 // sentences hidden at chosen depths in filler sentences, prose or a crowd of distractor needles,
-// followed by a question about one or more keys. The answer is every value of the asked keys.
+// followed by a question about one or more keys. The expected answers are all values of the
+// queried keys.
 #include <fmt/format.h>
 
 #include <set>
@@ -20,7 +21,7 @@ struct NiahConfig {
   NeedleKind value;
   int keys;     // keys hidden as needles
   int values;   // values per key, each its own needle
-  int queries;  // keys asked, each answered with all its values
+  int queries;  // keys queried, each with all its values expected
 };
 
 // RULER's configurations of its eight retrieval tasks.
@@ -59,11 +60,18 @@ std::string draw_unique(NeedleKind kind, Rng& rng, std::set<std::string>& used) 
 }
 
 const char* singular(NeedleKind kind) {
-  return kind == NeedleKind::kUuid ? "UUID" : kind == NeedleKind::kWord ? "word" : "number";
+  switch (kind) {
+    case NeedleKind::kWord:
+      return "word";
+    case NeedleKind::kNumber:
+      return "number";
+    case NeedleKind::kUuid:
+      return "UUID";
+  }
+  return "";
 }
-const char* plural(NeedleKind kind) {
-  return kind == NeedleKind::kUuid ? "UUIDs" : kind == NeedleKind::kWord ? "words" : "numbers";
-}
+
+std::string plural(NeedleKind kind) { return singular(kind) + std::string("s"); }
 
 std::string needle_sentence(NeedleKind value_kind, const std::string& key, const std::string& value) {
   return fmt::format("A special magic {} for {} is {}.", singular(value_kind), key, value);
@@ -91,10 +99,10 @@ BuiltSample build_niah(const NiahConfig& config, const TaskInput& input, int64_t
   std::vector<size_t> key_order(keys.size());
   for (size_t k = 0; k < key_order.size(); ++k) key_order[k] = k;
   shuffle(key_order, rng);
-  const std::vector<size_t> asked(key_order.begin(), key_order.begin() + config.queries);
-  // The first needle of the first asked key sits at the sample's spread depth.
+  const std::vector<size_t> queried(key_order.begin(), key_order.begin() + config.queries);
+  // The first needle of the first queried key sits at the sample's spread depth.
   for (Needle& needle : needles) {
-    if (needle.key == asked[0]) {
+    if (needle.key == queried[0]) {
       needle.depth_percent = input.depth_percent;
       break;
     }
@@ -138,9 +146,9 @@ BuiltSample build_niah(const NiahConfig& config, const TaskInput& input, int64_t
 
   BuiltSample built;
   EvalSample& sample = built.sample;
-  std::vector<std::string> asked_keys;
-  for (const size_t k : asked) {
-    asked_keys.push_back(keys[k]);
+  std::vector<std::string> queried_keys;
+  for (const size_t k : queried) {
+    queried_keys.push_back(keys[k]);
     for (const Needle& needle : needles) {
       if (needle.key != k) continue;
       sample.answers.push_back(needle.value);
@@ -159,7 +167,7 @@ BuiltSample build_niah(const NiahConfig& config, const TaskInput& input, int64_t
                        "be asked about them afterwards.",
                        plural(config.value));
   sample.context = preamble + "\n" + join_with_inserts(haystack, std::move(inserts), separator);
-  const std::string query = join_as_list(asked_keys);
+  const std::string query = join_as_list(queried_keys);
   if (sample.answers.size() == 1) {
     sample.input = fmt::format("What is the special magic {} for {} in the text above?", singular(config.value), query);
     sample.answer_prefix =

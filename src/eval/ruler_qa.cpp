@@ -1,8 +1,8 @@
 // Question answering over a gold passage among distractor passages, in the shape of RULER's QA
-// tasks. RULER takes its passages and questions from SQuAD and HotpotQA; no such data set is
-// available offline, so every passage here is a run of consecutive prose from the haystack, and
-// the gold passage gets one planted fact sentence, "The <attribute> of <name> is <value>.", that
-// the question asks about. A few distractor passages get facts with the same attribute about
+// tasks. RULER takes its passages and questions from SQuAD and HotpotQA. No such data set is
+// available offline, so every passage here is a run of consecutive prose from the haystack. The
+// gold passage gets one planted fact sentence, "The <attribute> of <name> is <value>.", and the
+// question is about that fact. A few distractor passages get facts with the same attribute about
 // other people, so the answer depends on matching the name.
 #include <fmt/format.h>
 

@@ -10,12 +10,12 @@
 namespace lkv::eval {
 
 // A prompt fits when its token count is in [target - floor(target * kLengthTolerance), target].
-// The search stops at the first size that fits; when no size does (a haystack unit worth more
-// tokens than the tolerance), it returns the largest size at or below the target.
+// The search stops at the first size that fits. When no size fits, because one haystack unit is
+// worth more tokens than the tolerance, it returns the largest size at or below the target.
 constexpr double kLengthTolerance = 0.02;
 
-// What one sample's search learned, used as the next sample's starting point so that most samples
-// need one full-length tokenization besides the small one of the empty haystack.
+// Search state carried from one sample to the next. With it, most samples need one full-length
+// tokenization besides the small one of the smallest haystack.
 struct SizeEstimate {
   int64_t units = 0;             // size found for the previous sample; 0 before the first
   double tokens_per_unit = 0.0;  // slope measured on the previous sample; 0 before the first

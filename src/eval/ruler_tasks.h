@@ -20,12 +20,12 @@ struct TaskInput {
   const Haystack* prose = nullptr;  // loaded only for tasks with uses_prose
   int length = 0;                   // target prompt length in tokens
   uint64_t seed = 0;                // this sample's seed, derived from the user seed
-  int depth_percent = 0;            // depth of the first asked needle, 0 (start) to 100 (end)
+  int depth_percent = 0;            // depth of the first queried needle, 0 (start) to 100 (end)
 };
 
 struct BuiltSample {
   EvalSample sample;                // id, length and max_new_tokens are filled in by generate_ruler()
-  std::vector<int> depths_percent;  // where the asked needles or the gold passage sit, per answer
+  std::vector<int> depths_percent;  // depth of each answer's needle, or of the gold passage
 };
 
 struct RulerTask {

@@ -1,5 +1,5 @@
 // Variable tracking (RULER's multi-hop tracing task): a chain of assignments "VAR B = VAR A"
-// starting from "VAR A = 12345" is hidden in filler sentences, and the question asks for every
+// starting from "VAR A = 12345" is hidden in filler sentences. The expected answer is every
 // variable that ends up holding the value. A short solved example with its own chain comes first.
 #include <fmt/format.h>
 
