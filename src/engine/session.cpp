@@ -39,7 +39,7 @@ Session::Session(const Model& model, const Tokenizer& tokenizer, SessionOptions 
       options_(options),
       n_ctx_(options.n_ctx > 0 ? options.n_ctx : model.hparams.n_ctx_train),
       transformer_(model, options.n_threads),
-      cache_(transformer_.make_cache()) {
+      cache_(transformer_.make_cache(options.cache_type)) {
   if (options_.n_ctx < 0) fail("context size {} is invalid: use a positive number of tokens, or 0 for the model's", options_.n_ctx);
   if (n_ctx_ > model.hparams.n_ctx_train) {
     spdlog::warn("context {} exceeds the {} tokens the model was trained on; quality may drop", n_ctx_,

@@ -31,6 +31,7 @@ struct SessionOptions {
   int n_threads = 2;
   int n_ctx = 0;      // context limit in tokens; 0: the model's trained context
   int n_batch = 512;  // prefill chunk length
+  KVCacheType cache_type = KVCacheType::F32;  // K/V element type; f16 halves the KV bytes
 };
 
 struct GenerateRequest {

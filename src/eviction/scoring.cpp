@@ -24,27 +24,34 @@ void add_attention_columns(const KVCache& cache, const std::vector<LayerQueries>
     const int n = cache.n_entries(lq.layer);
     if (n == 0 || lq.n_rows == 0) return;
     const int g = h / n_gqa;
-    const float* keys = cache.keys(lq.layer, g);
     const int32_t* pos = cache.positions(lq.layer, g);
     float* col = out.layer_scores[li].data() + static_cast<size_t>(h) * n;
     std::vector<float>& s = scratch[static_cast<size_t>(thread)];
     s.resize(static_cast<size_t>(n));
-    for (int r = 0; r < lq.n_rows; ++r) {
-      const float* qr = lq.q + (static_cast<size_t>(r) * n_head + h) * hd;
-      const int hi = static_cast<int>(std::upper_bound(pos, pos + n, lq.positions[r]) - pos);
-      if (hi == 0) continue;
-      float max_score = -std::numeric_limits<float>::infinity();
-      for (int j = 0; j < hi; ++j) {
-        s[static_cast<size_t>(j)] = vec::dot(qr, keys + static_cast<size_t>(j) * hd, hd);
-        max_score = std::max(max_score, s[static_cast<size_t>(j)]);
+    // Keys are float (f32 cache) or uint16_t (f16 cache); vec::dot has an overload for each.
+    auto add_rows = [&]<typename K>(const K* keys) {
+      for (int r = 0; r < lq.n_rows; ++r) {
+        const float* qr = lq.q + (static_cast<size_t>(r) * n_head + h) * hd;
+        const int hi = static_cast<int>(std::upper_bound(pos, pos + n, lq.positions[r]) - pos);
+        if (hi == 0) continue;
+        float max_score = -std::numeric_limits<float>::infinity();
+        for (int j = 0; j < hi; ++j) {
+          s[static_cast<size_t>(j)] = vec::dot(qr, keys + static_cast<size_t>(j) * hd, hd);
+          max_score = std::max(max_score, s[static_cast<size_t>(j)]);
+        }
+        double sum = 0.0;
+        for (int j = 0; j < hi; ++j) {
+          s[static_cast<size_t>(j)] = std::exp(s[static_cast<size_t>(j)] - max_score);
+          sum += s[static_cast<size_t>(j)];
+        }
+        const float inv = static_cast<float>(1.0 / sum);
+        for (int j = 0; j < hi; ++j) col[j] += s[static_cast<size_t>(j)] * inv;
       }
-      double sum = 0.0;
-      for (int j = 0; j < hi; ++j) {
-        s[static_cast<size_t>(j)] = std::exp(s[static_cast<size_t>(j)] - max_score);
-        sum += s[static_cast<size_t>(j)];
-      }
-      const float inv = static_cast<float>(1.0 / sum);
-      for (int j = 0; j < hi; ++j) col[j] += s[static_cast<size_t>(j)] * inv;
+    };
+    if (cache.type() == KVCacheType::F16) {
+      add_rows(cache.keys_f16(lq.layer, g));
+    } else {
+      add_rows(cache.keys(lq.layer, g));
     }
   });
 }

@@ -251,6 +251,11 @@ void LookaheadStep<T>::backward_layer(int il, bool full, const T* params, T* dpa
 template <typename T>
 double LookaheadStep<T>::run(const T* params, const KVCache& prompt, const ImportanceTarget& target, T* dparams) {
   const HParams& hp = model_.hparams;
+  if (prompt.type() != KVCacheType::F32) {
+    fail("LookaheadKV training needs an f32 prompt KV cache, but this one stores {}; prefill it into make_cache()'s "
+         "default f32 cache",
+         kv_cache_type_name(prompt.type()));
+  }
   target.validate();
   if (target.layers.empty()) fail("ground truth lists no evicted layers; regenerate it");
   if (target.n_head_kv != hp.n_head_kv) {

@@ -59,7 +59,7 @@ Transformer::Transformer(const Model& model, int n_threads)
 
 Transformer::~Transformer() = default;
 
-KVCache Transformer::make_cache() const {
+KVCache Transformer::make_cache(KVCacheType type) const {
   const HParams& hp = model_.hparams;
   KVCacheShape shape;
   shape.n_layer = hp.n_layer;
@@ -67,7 +67,7 @@ KVCache Transformer::make_cache() const {
   shape.head_dim = hp.head_dim;
   shape.sliding_window = hp.sliding_window;
   shape.layer_is_swa = hp.layer_is_swa;
-  return KVCache(shape);
+  return KVCache(shape, type);
 }
 
 void Transformer::project(const WeightView& w, const float* x, int64_t m, float* y) {
@@ -118,12 +118,10 @@ void Transformer::attention(int layer, int m, const int32_t* positions, const fl
   const int blocks = (m + rows_per_task - 1) / rows_per_task;
   std::vector<std::vector<float>> scores(static_cast<size_t>(pool_->size()));
 
-  pool_->run(static_cast<int64_t>(n_head) * blocks, [&](int64_t task, int thread) {
-    const int h = static_cast<int>(task / blocks);
-    const int block = static_cast<int>(task % blocks);
+  // One task's rows for query head h. KV is float (f32 cache) or uint16_t (f16 cache); vec::dot and
+  // vec::axpy have an overload for each, so both types run the same arithmetic in the same order.
+  auto attend_block = [&]<typename KV>(int h, int block, int thread, const KV* keys, const KV* values) {
     const int g = h / n_gqa;
-    const float* keys = cache.keys(layer, g);
-    const float* values = cache.values(layer, g);
     const int32_t* pos = cache.positions(layer, g);
     const uint8_t* mask = masks.empty() ? nullptr : masks[static_cast<size_t>(g)];
     std::vector<float>& s = scores[static_cast<size_t>(thread)];
@@ -188,6 +186,18 @@ void Transformer::attention(int layer, int m, const int32_t* positions, const fl
         std::fill(s.begin() + hi, s.begin() + n_entries, 0.0f);
         observer->on_probs(layer, h, r, thread, s.data(), n_entries);
       }
+    }
+  };
+
+  const bool f16 = cache.type() == KVCacheType::F16;
+  pool_->run(static_cast<int64_t>(n_head) * blocks, [&](int64_t task, int thread) {
+    const int h = static_cast<int>(task / blocks);
+    const int block = static_cast<int>(task % blocks);
+    const int g = h / n_gqa;
+    if (f16) {
+      attend_block(h, block, thread, cache.keys_f16(layer, g), cache.values_f16(layer, g));
+    } else {
+      attend_block(h, block, thread, cache.keys(layer, g), cache.values(layer, g));
     }
   });
 }

@@ -66,8 +66,8 @@ class Transformer {
   // tests use it to compare the pass against a float64 reference.
   void set_exact_math(bool enabled) { exact_math_ = enabled; }
 
-  // A KV cache shaped for this model.
-  KVCache make_cache() const;
+  // A KV cache shaped for this model, storing K/V as f32 (default) or f16.
+  KVCache make_cache(KVCacheType type = KVCacheType::F32) const;
 
   // Runs the batch. logits receives logit_rows.size() × n_vocab values (may be null when no logits
   // are requested). Throws lkv::Error on invalid tokens or positions.
