@@ -32,6 +32,7 @@ head -c 1000 "$root/models/SmolLM2-135M-Instruct.Q4_1.gguf" > "$work/truncated.g
 expect_error "truncated model" "corrupt" "$bin" generate -m "$work/truncated.gguf" -p hi
 printf 'not a gguf file at all, just text' > "$work/text.gguf"
 expect_error "wrong magic" "$work/text.gguf" "$bin" generate -m "$work/text.gguf" -p hi
+expect_error "unknown cache type" "use f32 or f16" "$bin" generate -m "$work/none.gguf" -p hi --cache-type q8_0
 if [[ -f "$model" ]]; then
   expect_error "no prompt" "no prompt" "$bin" --log-level warn generate -m "$model" -p ""
   printf 'abc\xff\xfe' > "$work/invalid.txt"

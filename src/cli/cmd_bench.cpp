@@ -28,6 +28,7 @@ struct BenchArgs {
   int repeat = 3;
   int threads = 2;
   int n_batch = 512;
+  std::string cache_type = "f32";
 };
 
 std::vector<int> parse_lengths(const std::string& list) {
@@ -60,6 +61,7 @@ Summary summarize(std::vector<double> values) {
 int run_bench(const BenchArgs& args) {
   if (args.repeat <= 0) fail("--repeat {} must be positive", args.repeat);
   if (args.decode_tokens < 0) fail("--decode-tokens {} must be 0 or more", args.decode_tokens);
+  const KVCacheType cache_type = parse_kv_cache_type(args.cache_type);
   auto model = Model::load(args.model);
   auto tokenizer = Tokenizer::from_gguf(*model->file);
   const std::string text = read_prompt("", args.text_file);
@@ -80,7 +82,7 @@ int run_bench(const BenchArgs& args) {
 
     std::vector<double> prefill_tps, decode_tps;
     for (int rep = 0; rep < args.repeat; ++rep) {
-      KVCache cache = transformer.make_cache();
+      KVCache cache = transformer.make_cache(cache_type);
       std::vector<float> logits;
       Timer timer;
       for (int begin = 0; begin < n_prompt; begin += args.n_batch) {
@@ -110,7 +112,8 @@ int run_bench(const BenchArgs& args) {
     rows.push_back(row);
   }
   nlohmann::json out = {{"engine", "lookaheadkv"}, {"model", args.model}, {"threads", args.threads},
-                        {"batch", args.n_batch}, {"repeat", args.repeat}, {"results", rows}};
+                        {"batch", args.n_batch}, {"cache_type", args.cache_type}, {"repeat", args.repeat},
+                        {"results", rows}};
   std::printf("%s\n", out.dump(2).c_str());
   return 0;
 }
@@ -126,6 +129,7 @@ Runner add_bench(CLI::App& app) {
   app.add_option("--repeat", args->repeat, "Runs per prompt length")->capture_default_str();
   app.add_option("-t,--threads", args->threads, "Worker threads")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("-b,--batch-size", args->n_batch, "Prefill chunk length in tokens")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--cache-type", args->cache_type, "KV cache element type: f32 or f16")->capture_default_str();
   return [args] { return run_bench(*args); };
 }
 

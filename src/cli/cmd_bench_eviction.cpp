@@ -40,6 +40,7 @@ struct BenchArgs {
   int decode = 32;
   int repeat = 3;
   int threads = 2;
+  std::string cache_type = "f32";
 };
 
 // Forwards every hook to several observers, so one prefill feeds every policy's capture.
@@ -85,6 +86,7 @@ std::vector<TokenId> make_prompt(const Tokenizer& tokenizer, const std::string& 
 }
 
 int run_bench(const BenchArgs& args) {
+  const KVCacheType cache_type = parse_kv_cache_type(args.cache_type);
   auto model = Model::load(args.model);
   auto tokenizer = Tokenizer::from_gguf(*model->file);
   const std::string text = read_prompt("", args.file);
@@ -104,6 +106,7 @@ int run_bench(const BenchArgs& args) {
   for (int length : args.lengths) {
     SessionOptions so;
     so.n_threads = args.threads;
+    so.cache_type = cache_type;
     so.n_ctx = std::max(length + args.decode + 64, model->hparams.n_ctx_train);
     Session session(*model, *tokenizer, so);
     const std::vector<TokenId> prompt = make_prompt(*tokenizer, text, length);
@@ -144,7 +147,7 @@ int run_bench(const BenchArgs& args) {
       nlohmann::json j = {{"model", args.model},       {"prompt_tokens", length}, {"policy", "full"},
                           {"prefill_ms", prefill_plain_ms}, {"prefill_with_capture_ms", prefill_capture_ms},
                           {"kv_bytes", kv_full},      {"decode_tokens_per_second", full_decode_tps},
-                          {"threads", args.threads}};
+                          {"threads", args.threads},  {"cache_type", args.cache_type}};
       *out << j.dump() << "\n";
     }
 
@@ -202,7 +205,8 @@ int run_bench(const BenchArgs& args) {
                               {"kept_per_evicted_layer", r.kept},
                               {"decode_tokens_per_second", tps},
                               {"decode_tokens_per_second_full", full_decode_tps},
-                              {"threads", args.threads}};
+                              {"threads", args.threads},
+                              {"cache_type", args.cache_type}};
           *out << j.dump() << "\n";
           out->flush();
         }
@@ -227,6 +231,7 @@ Runner add_bench_eviction(CLI::App& app) {
   app.add_option("-t,--threads", args->threads, "Worker threads")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--adapter", args->adapter, "LookaheadKV module (GGUF adapter) for the lookaheadkv policy");
   app.add_option("--out", args->out, "Append one JSON object per configuration to this file");
+  app.add_option("--cache-type", args->cache_type, "KV cache element type: f32 or f16")->capture_default_str();
   return [args] { return run_bench(*args); };
 }
 

@@ -36,6 +36,7 @@ struct GenerateArgs {
   int threads = 2;
   int n_ctx = 0;
   int n_batch = 512;
+  std::string cache_type = "f32";
   EvictionCliOptions eviction;
 };
 
@@ -93,6 +94,7 @@ int run_generate(const GenerateArgs& args) {
   // Option errors surface before the model loads; a policy with an adapter is checked once it is read.
   if (policy_options.adapter_path.empty()) make_policy(policy_options);
   if (!args.turns.empty() && !args.chat) fail("--turn continues a chat conversation: add --chat");
+  const KVCacheType cache_type = parse_kv_cache_type(args.cache_type);
   auto model = Model::load(args.model);
   load_policy_adapter(policy_options, *model);
   auto policy = make_policy(policy_options);
@@ -125,6 +127,7 @@ int run_generate(const GenerateArgs& args) {
   session_options.n_threads = args.threads;
   session_options.n_ctx = args.n_ctx;
   session_options.n_batch = args.n_batch;
+  session_options.cache_type = cache_type;
   Session session(*model, *tokenizer, session_options);
   if (static_cast<int64_t>(prompt.size() + question.size()) + args.n_predict > session.n_ctx()) {
     fail("the prompt has {} tokens and up to {} more are requested, but the context is {} tokens; shorten the prompt, "
@@ -181,6 +184,7 @@ int run_generate(const GenerateArgs& args) {
     out["model"] = args.model;
     out["policy"] = policy->params_json();
     out["threads"] = args.threads;
+    out["cache_type"] = args.cache_type;
     out["peak_rss_bytes"] = peak_rss_bytes();
     if (results.size() > 1) {
       out["next_turns"] = nlohmann::json::array();
@@ -213,6 +217,8 @@ Runner add_generate(CLI::App& app) {
   app.add_option("-c,--ctx-size", args->n_ctx, "Context size in tokens; 0 uses the model's trained context")
       ->capture_default_str();
   app.add_option("-b,--batch-size", args->n_batch, "Prefill chunk length in tokens")->capture_default_str();
+  app.add_option("--cache-type", args->cache_type, "KV cache element type: f32, or f16 for half the KV memory")
+      ->capture_default_str();
   add_eviction_options(app, args->eviction);
   app.add_flag("--json", args->json,
                "Print one JSON object with the text, token counts, policy, timings (prefill, eviction, decode) and KV bytes");
