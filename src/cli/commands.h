@@ -17,6 +17,8 @@ Runner add_generate(CLI::App& app);
 Runner add_tokenize(CLI::App& app);
 Runner add_inspect(CLI::App& app);
 Runner add_bench_eviction(CLI::App& app);
+Runner add_train(CLI::App& app);
+Runner add_adapter_info(CLI::App& app);
 
 // Values of the eviction flags; an option counts as given only when it was on the command line,
 // so each policy's defaults apply otherwise.
@@ -40,6 +42,10 @@ Runner add_bench(CLI::App& app);
 
 // Reads the prompt from -p TEXT or -f FILE (exactly one); throws lkv::Error otherwise.
 std::string read_prompt(const std::string& text, const std::string& file);
+
+// The command line as typed (program name shortened to `lookaheadkv`), for training summaries.
+void set_command_line(int argc, char** argv);
+const std::string& command_line();
 
 // Peak resident memory of this process in bytes (VmHWM), 0 if unknown.
 size_t peak_rss_bytes();

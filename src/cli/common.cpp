@@ -28,4 +28,19 @@ size_t peak_rss_bytes() {
   return 0;
 }
 
+namespace {
+std::string g_command_line;
+}
+
+void set_command_line(int argc, char** argv) {
+  g_command_line = "lookaheadkv";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool plain = !a.empty() && a.find_first_of(" \t'\"\\$`") == std::string::npos;
+    g_command_line += plain ? " " + a : " '" + a + "'";
+  }
+}
+
+const std::string& command_line() { return g_command_line; }
+
 }  // namespace lkv::cli

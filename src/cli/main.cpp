@@ -28,8 +28,11 @@ int main(int argc, char** argv) {
   add("inspect", "Print a GGUF file's metadata and tensors", lkv::cli::add_inspect);
   add("bench-eviction", "Measure eviction cost, KV bytes and decode speed per policy and budget",
       lkv::cli::add_bench_eviction);
+  add("train", "Train a LookaheadKV module on a prompt file", lkv::cli::add_train);
+  add("adapter-info", "Print a LookaheadKV adapter's metadata and parameter count", lkv::cli::add_adapter_info);
   add("bench", "Measure prefill and decode speed at several prompt lengths", lkv::cli::add_bench);
 
+  lkv::cli::set_command_line(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
