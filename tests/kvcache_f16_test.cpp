@@ -201,7 +201,7 @@ KeptIndices random_kept(const KVCache& c, int keep, uint32_t seed) {
   return kept;
 }
 
-// Checks that `after` holds exactly rows `kept` of `before` (both f16), bit for bit, with their positions.
+// Checks that `after` contains exactly rows `kept` of `before` (both f16), bit for bit, with their positions.
 void expect_kept_rows(const KVCache& before, const KVCache& after, const KeptIndices& kept) {
   const size_t hd = static_cast<size_t>(before.shape().head_dim);
   for (int l = 0; l < before.shape().n_layer; ++l) {

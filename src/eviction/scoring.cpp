@@ -28,7 +28,7 @@ void add_attention_columns(const KVCache& cache, const std::vector<LayerQueries>
     float* col = out.layer_scores[li].data() + static_cast<size_t>(h) * n;
     std::vector<float>& s = scratch[static_cast<size_t>(thread)];
     s.resize(static_cast<size_t>(n));
-    // Keys are float (f32 cache) or uint16_t (f16 cache); vec::dot has an overload for each.
+    // Keys are float (f32 cache) or uint16_t (f16 cache), and vec::dot has an overload for each.
     auto add_rows = [&]<typename K>(const K* keys) {
       for (int r = 0; r < lq.n_rows; ++r) {
         const float* qr = lq.q + (static_cast<size_t>(r) * n_head + h) * hd;

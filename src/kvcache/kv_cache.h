@@ -94,14 +94,14 @@ class KVCache {
   int32_t next_position() const { return next_position_; }
 
   // Bytes held by K and V storage (sizes in use, not capacity), in total and split by layer kind.
-  // An f16 cache holds half the bytes of an f32 cache with the same entries.
+  // An f16 cache uses half the bytes of an f32 cache with the same entries.
   size_t bytes() const;
   size_t bytes_global_layers() const;
   size_t bytes_swa_layers() const;
 
  private:
-  // K and V are raw bytes, [n × head_dim] elements of the cache type, so that trimming, gathering
-  // and truncating rows is one code path for both types; only append and the readers convert.
+  // K and V are raw bytes, [n × head_dim] elements of the cache type. Trimming, gathering and
+  // truncating rows then take one code path for both types, and only append and the readers convert.
   struct HeadStore {
     std::vector<std::byte> k, v;
     std::vector<int32_t> pos;

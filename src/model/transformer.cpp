@@ -118,7 +118,7 @@ void Transformer::attention(int layer, int m, const int32_t* positions, const fl
   const int blocks = (m + rows_per_task - 1) / rows_per_task;
   std::vector<std::vector<float>> scores(static_cast<size_t>(pool_->size()));
 
-  // One task's rows for query head h. KV is float (f32 cache) or uint16_t (f16 cache); vec::dot and
+  // One task's rows for query head h. KV is float (f32 cache) or uint16_t (f16 cache). vec::dot and
   // vec::axpy have an overload for each, so both types run the same arithmetic in the same order.
   auto attend_block = [&]<typename KV>(int h, int block, int thread, const KV* keys, const KV* values) {
     const int g = h / n_gqa;
