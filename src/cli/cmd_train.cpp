@@ -31,9 +31,11 @@ Runner add_train(CLI::App& app) {
   app.add_option("--out", o.out, "Adapter file to write")->required();
   app.add_option("--ground-truth", o.ground_truth,
                  "Ground-truth store (default: next to --data, named after the model and --max-response)");
+
   app.add_flag("--chat", o.prompts.chat, "Render each prompt as a user turn of the model's chat template");
   app.add_option("--max-prompt-tokens", o.prompts.max_prompt_tokens, "Drop longer prompts")->capture_default_str();
   app.add_option("--max-response", o.max_response, "T: longest answer used for the ground truth")->capture_default_str();
+
   app.add_option("--lookahead", o.config.n_lookahead, "m: lookahead tokens")->capture_default_str();
   app.add_option("--rank", o.config.rank, "LoRA rank r")->capture_default_str();
   app.add_option("--alpha", o.config.alpha, "LoRA alpha (the update is scaled by alpha / rank)")->capture_default_str();
@@ -41,6 +43,7 @@ Runner add_train(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--init", args->init, "Lookahead embedding initialization: token (rows of the embedding table) or random")
       ->capture_default_str();
+
   app.add_option("--epochs", o.epochs, "Passes over the training prompts")->capture_default_str();
   app.add_option("--batch", o.batch, "Prompts per optimizer step")->capture_default_str();
   app.add_option("--lr", o.lr, "Peak learning rate (AdamW, warm-up then cosine decay)")->capture_default_str();
@@ -50,11 +53,13 @@ Runner add_train(CLI::App& app) {
   app.add_option("--clip", o.clip, "Global gradient-norm limit (0: no clipping)")->capture_default_str();
   app.add_option("--val-fraction", o.val_fraction, "Fraction of the prompts held out for validation")->capture_default_str();
   app.add_option("--checkpoint-every", o.checkpoint_every, "Optimizer steps between checkpoints")->capture_default_str();
+
   app.add_option("--stop-after", o.stop_after, "Stop after this many steps (a checkpoint is written); continue with --resume");
   app.add_flag("--resume", o.resume, "Continue from OUT.ckpt.gguf and OUT.ckpt.state when they exist");
   app.add_option("--seed", o.seed, "Seed of the split, the initialization and the order")->capture_default_str();
   app.add_option("--cache-memory", o.cache_memory_gib, "GiB of prompt KV caches kept between epochs")->capture_default_str();
   app.add_option("-t,--threads", o.threads, "Worker threads")->capture_default_str()->check(CLI::PositiveNumber);
+
   return [args] {
     TrainOptions o = args->train;
     o.config.targets = parse_lora_targets(args->targets);

@@ -190,7 +190,7 @@ TrainResult train_lookahead(const Model& model, const Tokenizer& tokenizer, cons
     Example& ex = examples[order[k]];
     response_tokens += static_cast<int64_t>(ex.truth->response.size());
     stopped += ex.truth->stopped ? 1 : 0;
-    if (ex.truth->target.layers.empty()) continue;  // an empty answer teaches nothing
+    if (ex.truth->target.layers.empty()) continue;  // an empty response gives no target
     (k < n_val ? val_set : train_set).push_back(&ex);
   }
   if (train_set.empty()) fail("no training prompt has a non-empty answer; check the data and --max-response");
@@ -246,7 +246,7 @@ TrainResult train_lookahead(const Model& model, const Tokenizer& tokenizer, cons
                "before training {:.4f}",
                options.epochs, steps_per_epoch, options.batch, options.lr, layout.size(), result.initial_val_loss);
 
-  // 4. The loop. Each epoch's order is a seeded shuffle, so a resumed run sees the same batches.
+  // 4. The loop. Each epoch's order is a seeded shuffle, so a resumed run gets the same batches.
   Timer train_timer;
   double epoch_loss = 0.0, last_epoch_loss = 0.0, val_loss = result.initial_val_loss;
   int64_t epoch_count = 0;
@@ -294,7 +294,7 @@ TrainResult train_lookahead(const Model& model, const Tokenizer& tokenizer, cons
       save_state(ckpt_state, s + 1, opt);
     }
     if (stopping) {
-      spdlog::info("stopping after {} steps as asked; continue with --resume", done);
+      spdlog::info("stopping after {} steps (--stop-after); continue with --resume", done);
       result.summary.steps = s + 1;
       return result;
     }

@@ -1,10 +1,10 @@
 // The LookaheadKV trainer (DESIGN.md §6): ground truth once per prompt, then AdamW on the mean KL
 // loss of mini-batches, with a held-out validation split, checkpoints and resume.
 //
-// Data flow per prompt: prefill with the base model (fast path) → the model's own greedy answer
-// and its attention over the prompt (the target, stored in a GroundTruthStore) → the prompt's KV
-// cache is kept in memory up to a limit and reused by every epoch; prompts beyond the limit are
-// prefilled again when their turn comes.
+// Data flow per prompt: a prefill with the base model (fast path), then the model's own greedy
+// response and its attention over the prompt, which is the target stored in a GroundTruthStore.
+// The prompt's KV cache stays in memory up to a limit and every epoch reuses it. Prompts beyond
+// the limit are prefilled again when their turn comes.
 // Determinism: the split, the initialization and each epoch's order derive from the seed, and
 // gradients of a mini-batch are summed in a fixed order, so a seed gives the same module and a
 // resumed run continues exactly where the checkpoint was written.
