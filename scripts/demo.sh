@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the bundled input: Gemma 3 270M reads the opening of Newton's Opticks
-# (data/opticks_opening.txt, about 4,000 tokens) and answers a question about it, once with the
-# full KV cache and once after SnapKV evicts all but 256 entries per KV head in the global layers.
+# (data/opticks_opening.txt, about 4,000 tokens) and answers a question about it three times: with
+# the full KV cache, after SnapKV evicts all but 256 entries per KV head in the global layers, and
+# after LookaheadKV (the trained module in adapters/) does the same.
 # The model is a base model, not a chat model, so the question is put as a sentence for it to
 # complete; the answer ("seven minutes") appears once, about 1,600 tokens into the document.
 # Usage: scripts/demo.sh [extra generate flags]
@@ -9,6 +10,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 model=models/gemma-3-270m-q4_k_m.gguf
+adapter=adapters/gemma3-270m.lookahead.gguf
 question="According to Newton, how long does light take to travel from the Sun to us?"
 cloze="In the passage above, Newton says that light spends in its passage from the Sun to us about"
 prompt=$(mktemp)
@@ -20,7 +22,7 @@ trap 'rm -f "$prompt"' EXIT
 
 echo "Question about data/opticks_opening.txt: $question"
 echo "Prompt ends with: ...$cloze"
-for policy in "full" "snapkv --budget 256"; do
+for policy in "full" "snapkv --budget 256" "lookaheadkv --budget 256 --adapter $adapter"; do
   echo
   echo "== policy: $policy"
   # shellcheck disable=SC2086  # the policy string carries its own flags

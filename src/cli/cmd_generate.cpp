@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -86,6 +87,13 @@ void log_turn(const GenerateResult& r) {
                r.n_prompt, r.prefill_ms, r.n_prompt * 1000.0 / std::max(r.prefill_ms, 1e-9), r.eviction.policy,
                r.eviction.timings.total_ms, r.kv_bytes_after_prefill / 1048576.0, r.kv_bytes_after_eviction / 1048576.0,
                r.tokens.size(), r.decode_tokens_per_second(), r.stop_reason);
+  if (r.eviction.applied && !r.eviction.kept.empty()) {
+    const auto [lo, hi] = std::minmax_element(r.eviction.kept.begin(), r.eviction.kept.end());
+    spdlog::info("eviction kept {} of {} entries per KV head in each of {} global layers; sliding-window layers "
+                 "keep their window",
+                 *lo == *hi ? fmt::format("{}", *lo) : fmt::format("{}-{}", *lo, *hi), r.eviction.n_tokens,
+                 r.eviction.layers.size());
+  }
   if (!r.eviction.note.empty()) spdlog::info("eviction: {}", r.eviction.note);
 }
 
