@@ -91,5 +91,31 @@ TEST(PolicyRegistry, FullAcceptsBudget) {
   EXPECT_NE(error_of(opts("full", 0)).find("budget 0"), std::string::npos);
 }
 
+TEST(PolicyRegistry, SpecParsing) {
+  const PolicyOptions plain = parse_policy_spec("snapkv");
+  EXPECT_EQ(plain.name, "snapkv");
+  EXPECT_FALSE(plain.window.has_value());
+  const PolicyOptions o = parse_policy_spec("lookaheadkv:window=8:kernel=7:pooling=avg:reduction=max");
+  EXPECT_EQ(o.name, "lookaheadkv");
+  EXPECT_EQ(o.window, 8);
+  EXPECT_EQ(o.kernel, 7);
+  EXPECT_EQ(o.pooling, Pooling::Avg);
+  EXPECT_EQ(o.reduction, Reduction::Max);
+  EXPECT_EQ(parse_policy_spec("pyramidkv:beta=5").beta, 5.0);
+  EXPECT_EQ(parse_policy_spec("laq++:draft-length=4:prompt-queries=2").draft_length, 4);
+  auto message = [](const std::string& spec) {
+    try {
+      parse_policy_spec(spec);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(message("snapkv:window").find("not KEY=VALUE"), std::string::npos);
+  EXPECT_NE(message("snapkv:window=8x").find("not an integer"), std::string::npos);
+  EXPECT_NE(message("snapkv:size=3").find("unknown option 'size'"), std::string::npos);
+  EXPECT_NE(message(":window=3").find("has no name"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace lkv

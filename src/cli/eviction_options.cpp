@@ -24,8 +24,7 @@ void add_eviction_options(CLI::App& app, EvictionCliOptions& o) {
 }
 
 PolicyOptions EvictionCliOptions::to_options() const {
-  PolicyOptions p;
-  p.name = policy;
+  PolicyOptions p = parse_policy_spec(policy);  // "NAME" or "NAME:KEY=VALUE..."; flags below take precedence
   if (budget_opt && budget_opt->count()) p.budget = budget;
   if (ratio_opt && ratio_opt->count()) p.ratio = ratio;
   if (window_opt && window_opt->count()) p.window = window;

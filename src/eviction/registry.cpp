@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <exception>
+#include <string>
+
 #include "eviction/factory.h"
 #include "util/error.h"
 
@@ -89,6 +92,58 @@ std::shared_ptr<const EvictionPolicy> make_policy(const PolicyOptions& options) 
   if (n == "laq++") return detail::make_laq(options, true);
   if (n == "lookaheadkv") return detail::make_lookaheadkv(options);
   fail("unknown eviction policy '{}'; valid policies: {}", n, fmt::join(policy_names(), ", "));
+}
+
+PolicyOptions parse_policy_spec(const std::string& spec) {
+  PolicyOptions o;
+  size_t at = spec.find(':');
+  o.name = spec.substr(0, at);
+  if (o.name.empty()) fail("policy '{}' has no name; write NAME or NAME:KEY=VALUE, e.g. snapkv:window=16", spec);
+  auto to_int = [&](const std::string& key, const std::string& value) {
+    size_t used = 0;
+    int v = 0;
+    try {
+      v = std::stoi(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != value.size()) fail("policy '{}': {}={} is not an integer", spec, key, value);
+    return v;
+  };
+  while (at != std::string::npos) {
+    const size_t next = spec.find(':', at + 1);
+    const std::string item = spec.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1);
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) fail("policy '{}': option '{}' is not KEY=VALUE", spec, item);
+    const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+    if (key == "window") {
+      o.window = to_int(key, value);
+    } else if (key == "kernel") {
+      o.kernel = to_int(key, value);
+    } else if (key == "sinks") {
+      o.sinks = to_int(key, value);
+    } else if (key == "draft-length") {
+      o.draft_length = to_int(key, value);
+    } else if (key == "prompt-queries") {
+      o.prompt_queries = to_int(key, value);
+    } else if (key == "pooling") {
+      o.pooling = parse_pooling(value);
+    } else if (key == "reduction") {
+      o.reduction = parse_reduction(value);
+    } else if (key == "beta") {
+      try {
+        o.beta = std::stod(value);
+      } catch (const std::exception&) {
+        fail("policy '{}': beta={} is not a number", spec, value);
+      }
+    } else {
+      fail("policy '{}': unknown option '{}'; use window, kernel, pooling, sinks, beta, draft-length, prompt-queries "
+           "or reduction",
+           spec, key);
+    }
+    at = next;
+  }
+  return o;
 }
 
 }  // namespace lkv

@@ -24,4 +24,11 @@ const std::vector<std::string>& policy_names();
 // one budget list to every policy.
 std::shared_ptr<const EvictionPolicy> make_policy(const PolicyOptions& options);
 
+// Parses a policy with options in one word, for sweeps that list several variants:
+// "NAME" or "NAME:KEY=VALUE:KEY=VALUE...", with the keys window, kernel, pooling, sinks, beta,
+// draft-length, prompt-queries and reduction (as the generate flags without "--"). Example:
+// "lookaheadkv:window=8:kernel=7". Throws lkv::Error naming the item for an unknown key or a
+// malformed value. Budget, ratio and adapter are not part of a spec.
+PolicyOptions parse_policy_spec(const std::string& spec);
+
 }  // namespace lkv
