@@ -4,6 +4,8 @@
 // queried keys.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "eval/ruler_tasks.h"

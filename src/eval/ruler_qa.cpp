@@ -6,6 +6,8 @@
 // other people, so the answer depends on matching the name.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "eval/ruler_tasks.h"

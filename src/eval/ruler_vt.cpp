@@ -3,6 +3,7 @@
 // variable that ends up holding the value. A short solved example with its own chain comes first.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 #include "eval/ruler_tasks.h"
