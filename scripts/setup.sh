@@ -7,6 +7,7 @@ cd "$root"
 scripts/install_deps.sh
 scripts/fetch_models.sh
 scripts/fetch_haystacks.sh
+scripts/fetch_mtbench.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
 scripts/demo.sh

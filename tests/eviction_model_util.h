@@ -11,33 +11,14 @@
 
 #include "eviction/registry.h"
 #include "lookahead/adapter.h"
+#include "model/fanout_observer.h"
 #include "model/forward_hooks.h"
 #include "model/transformer.h"
 #include "model_test_util.h"
 
 namespace lkv::test {
 
-// Forwards every hook to several observers.
-class FanoutObserver final : public AttentionObserver {
- public:
-  void add(AttentionObserver* o) {
-    if (o) observers_.push_back(o);
-  }
-  void on_queries(int layer, const float* q, int m, const int32_t* positions) override {
-    for (auto* o : observers_) o->on_queries(layer, q, m, positions);
-  }
-  bool wants_probs(int layer) const override {
-    return std::any_of(observers_.begin(), observers_.end(), [&](auto* o) { return o->wants_probs(layer); });
-  }
-  void on_probs(int layer, int head, int row, int thread, const float* probs, int n_entries) override {
-    for (auto* o : observers_) {
-      if (o->wants_probs(layer)) o->on_probs(layer, head, row, thread, probs, n_entries);
-    }
-  }
-
- private:
-  std::vector<AttentionObserver*> observers_;
-};
+using ::lkv::FanoutObserver;
 
 // Hides chosen entries of chosen layers and KV heads from attention; entries past the end of a
 // mask (appended later, e.g. decoded tokens) stay visible.

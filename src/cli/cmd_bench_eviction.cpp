@@ -23,6 +23,7 @@
 #include "engine/session.h"
 #include "eviction/registry.h"
 #include "lookahead/policy.h"
+#include "model/fanout_observer.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
@@ -41,28 +42,6 @@ struct BenchArgs {
   int repeat = 3;
   int threads = 2;
   std::string cache_type = "f32";
-};
-
-// Forwards every hook to several observers, so one prefill feeds every policy's capture.
-class FanoutObserver final : public AttentionObserver {
- public:
-  void add(AttentionObserver* o) {
-    if (o) observers_.push_back(o);
-  }
-  void on_queries(int layer, const float* q, int m, const int32_t* positions) override {
-    for (auto* o : observers_) o->on_queries(layer, q, m, positions);
-  }
-  bool wants_probs(int layer) const override {
-    return std::any_of(observers_.begin(), observers_.end(), [&](auto* o) { return o->wants_probs(layer); });
-  }
-  void on_probs(int layer, int head, int row, int thread, const float* probs, int n_entries) override {
-    for (auto* o : observers_) {
-      if (o->wants_probs(layer)) o->on_probs(layer, head, row, thread, probs, n_entries);
-    }
-  }
-
- private:
-  std::vector<AttentionObserver*> observers_;
 };
 
 // Greedy decode of n tokens from `logits` on `cache`; returns tokens per second.

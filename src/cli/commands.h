@@ -19,6 +19,8 @@ Runner add_inspect(CLI::App& app);
 Runner add_bench_eviction(CLI::App& app);
 Runner add_train(CLI::App& app);
 Runner add_adapter_info(CLI::App& app);
+Runner add_eval(CLI::App& app);
+Runner add_report(CLI::App& app);
 
 // Values of the eviction flags; an option counts as given only when it was on the command line,
 // so each policy's defaults apply otherwise.

@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   add("train", "Train a LookaheadKV module on a prompt file", lkv::cli::add_train);
   add("adapter-info", "Print a LookaheadKV adapter's metadata and parameter count", lkv::cli::add_adapter_info);
   add("bench", "Measure prefill and decode speed at several prompt lengths", lkv::cli::add_bench);
+  add("eval", "Score eviction policies and budgets on long-context tasks against the full cache", lkv::cli::add_eval);
+  add("report", "Render Markdown tables and SVG plots from an eval results folder", lkv::cli::add_report);
 
   lkv::cli::set_command_line(argc, argv);
   try {
