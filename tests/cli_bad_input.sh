@@ -43,6 +43,18 @@ if [[ -f "$model" ]]; then
   expect_error "zero budget" "budget 0 is invalid" "$bin" --log-level warn generate -m "$model" -p hi --policy snapkv --budget 0
   expect_error "ratio above one" "ratio" "$bin" --log-level warn generate -m "$model" -p hi --policy snapkv --ratio 1.5
   expect_error "missing prompt file" "not found" "$bin" --log-level warn generate -m "$model" -f "$work/none.txt"
+  expect_error "eval missing data file" "not found" \
+    "$bin" --log-level warn eval -m "$model" --data "$work/none.jsonl" --out "$work/eval"
+  printf '{"context": "c", "input": "q"}\n' > "$work/no_answers.jsonl"
+  expect_error "eval line without answers" "no_answers.jsonl:1: missing field \"answers\"" \
+    "$bin" --log-level warn eval -m "$model" --data "$work/no_answers.jsonl" --out "$work/eval"
+  expect_error "eval RULER length above context" "context is 8192 tokens" \
+    "$bin" --log-level warn eval -m "$model" --data ruler:vt@16K --haystack builtin --out "$work/eval"
+  expect_error "eval bad-line value" "use stop or skip" \
+    "$bin" --log-level warn eval -m "$model" --data "$work/no_answers.jsonl" --on-bad-line maybe --out "$work/eval"
+  expect_error "eval unknown policy" "valid policies" \
+    "$bin" --log-level warn eval -m "$model" --data "$work/no_answers.jsonl" --policies nope --out "$work/eval"
+  expect_error "report without results" "no metrics.json" "$bin" --log-level warn report "$work"
 else
   echo "models/ is absent: model-dependent cases skipped (run scripts/fetch_models.sh)"
 fi
