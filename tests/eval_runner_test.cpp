@@ -235,6 +235,26 @@ TEST_F(EvalRunnerTest, SplitQuestionPrefillsQuestionAfterEviction) {
   EXPECT_EQ(read_json_file((set_dir() / "snapkv-b40" / "config.json").string())["question"], "after_eviction");
 }
 
+TEST_F(EvalRunnerTest, PolicyVariantsGetOwnFolders) {
+  EvalOptions o = options(1);
+  o.policies = {"snapkv", "snapkv:window=8:kernel=3"};
+  o.budgets = {40};
+  const EvalSummary summary = run_eval(o, *tiny_.model, *tokenizer_, adapter_);
+  EXPECT_EQ(summary.config_dirs.size(), 3u);
+  const fs::path variant = set_dir() / "snapkv_window=8_kernel=3-b40";
+  ASSERT_TRUE(fs::exists(variant / "metrics.json"));
+  const json config = read_json_file((variant / "config.json").string());
+  EXPECT_EQ(config["policy"]["window"], 8);
+  EXPECT_EQ(config["policy"]["kernel"], 3);
+  EXPECT_EQ(config["policy_spec"], "snapkv:window=8:kernel=3");
+  EXPECT_EQ(read_json_file((variant / "metrics.json").string())["policy"], "snapkv:window=8:kernel=3");
+  EXPECT_EQ(read_json_file((set_dir() / "snapkv-b40" / "config.json").string())["policy"]["window"], 32);
+
+  o.policies = {"snapkv:size=3"};
+  EXPECT_NE(error_of([&] { run_eval(o, *tiny_.model, *tokenizer_, adapter_); }).find("unknown option 'size'"),
+            std::string::npos);
+}
+
 TEST_F(EvalRunnerTest, MtBenchTurnsContinueTheirOwnConversation) {
   const fs::path questions = scratch_.path / "question.jsonl";
   write_text(questions, json{{"question_id", 1}, {"category", "writing"}, {"turns", {words(0, 30), words(5, 5)}}}.dump() +

@@ -51,7 +51,8 @@ Runner add_eval(CLI::App& app) {
                  "RULER task, LENGTH in tokens, K suffix allowed), mtbench or mtbench:FILE")
       ->delimiter(',')
       ->required();
-  app.add_option("--policies", o.policies, "Eviction policies; the full cache always runs as the reference")
+  app.add_option("--policies", o.policies, "Eviction policies, each NAME or NAME:KEY=VALUE... (snapkv:window=16); the full cache always runs as the "
+                 "reference")
       ->delimiter(',')
       ->capture_default_str();
   app.add_option("--budgets", o.budgets, "Budgets: entries kept per KV head in each evicted layer")

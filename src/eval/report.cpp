@@ -18,11 +18,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Policies in the order of the design's list; others follow alphabetically.
+// Policies in the order of the design's list, variants ("snapkv:window=16") after their base;
+// others follow alphabetically.
 int policy_rank(const std::string& policy) {
   static const std::vector<std::string> order = {"full", "streamingllm", "h2o", "snapkv", "pyramidkv",
                                                  "laq",  "laq++",        "lookaheadkv"};
-  const auto it = std::find(order.begin(), order.end(), policy);
+  const auto it = std::find(order.begin(), order.end(), policy.substr(0, policy.find(':')));
   return it == order.end() ? static_cast<int>(order.size()) : static_cast<int>(it - order.begin());
 }
 

@@ -172,7 +172,7 @@ json ConfigFolder::write_metrics(const std::vector<std::string>& ids) const {
   json m;
   m["model"] = identity_.value("model", "");
   m["task"] = identity_.value("task", "");
-  m["policy"] = identity_.contains("policy") ? identity_["policy"].value("name", "") : "";
+  m["policy"] = identity_.value("policy_spec", "");
   if (identity_.contains("policy") && identity_["policy"].contains("budget")) m["budget"] = identity_["policy"]["budget"];
   m["metrics"] = metrics;
   m["n"] = scores.size();

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -30,7 +31,7 @@ using nlohmann::json;
 
 // One (policy, budget) of a data set, or the full cache (policy null).
 struct Config {
-  std::string policy_name;
+  std::string policy_name;  // the --policies item: NAME or NAME:KEY=VALUE..., "full" for the full cache
   int budget = 0;
   std::shared_ptr<const EvictionPolicy> policy;
   std::unique_ptr<ConfigFolder> folder;
@@ -121,7 +122,7 @@ class Sweep {
   std::optional<ChatTemplate> chat_;
   std::vector<int> layers_;
 
-  std::vector<std::string> policy_names_;                              // evicting policies, in order
+  std::vector<std::string> policy_names_;  // evicting --policies items, in order
   std::map<std::pair<std::string, int>, std::shared_ptr<const EvictionPolicy>> policies_;
   std::vector<DataSet> sets_;
   std::vector<std::vector<Config>> configs_;  // per data set; configs_[i][0] is the full cache
@@ -151,10 +152,9 @@ void Sweep::build_policies() {
   if (!policy_names_.empty() && options_.budgets.empty()) fail("no budgets: give --budgets, for example 64,128");
   for (const std::string& name : policy_names_) {
     for (int budget : options_.budgets) {
-      PolicyOptions po;
-      po.name = name;
+      PolicyOptions po = parse_policy_spec(name);
       po.budget = budget;
-      if (name == "lookaheadkv") po.adapter = adapter_;
+      if (po.name == "lookaheadkv") po.adapter = adapter_;
       try {
         policies_[{name, budget}] = make_policy(po);
       } catch (const Error& e) {
@@ -189,11 +189,12 @@ json Sweep::identity(const DataSet& set, const Config& config) const {
              {"task", set.name},
              {"data", set.source},
              {"policy", policy},
+             {"policy_spec", config.policy_name},
              {"question", options_.split_question ? "after_eviction" : "in_prompt"},
              {"chat", options_.chat || set.multi_turn},
              {"context", session_.n_ctx()},
              {"max_new_tokens", options_.max_new_tokens}};
-  if (config.policy_name == "lookaheadkv" && adapter_) {
+  if (config.policy && config.policy->name() == "lookaheadkv" && adapter_) {
     id["policy"].erase("adapter");  // a path; the module is identified by its contents below
     id["adapter"] = {{"parameters_fnv1a64", adapter_hash(*adapter_)},
                      {"trained_steps", adapter_->training.steps},
@@ -509,7 +510,9 @@ EvalSummary Sweep::run() {
 
 std::string config_folder_name(const std::string& policy, int budget) {
   if (policy == "full") return "full";
-  return fmt::format("{}-b{}", policy, budget);
+  std::string name = policy;
+  std::replace(name.begin(), name.end(), ':', '_');  // "snapkv:window=16" → "snapkv_window=16-b64"
+  return fmt::format("{}-b{}", name, budget);
 }
 
 EvalSummary run_eval(const EvalOptions& options, const Model& model, const Tokenizer& tokenizer,

@@ -33,7 +33,9 @@ struct EvalOptions {
   // Data items: FILE.jsonl (LongBench format), ruler:TASK@LENGTH (TASK "all" for every RULER
   // task), mtbench (kMtBenchDefaultPath) or mtbench:FILE.
   std::vector<std::string> data;
-  std::vector<std::string> policies;  // make_policy() names; the full cache always runs as well
+  // Policies as parse_policy_spec() reads them (NAME or NAME:KEY=VALUE...); the full cache always
+  // runs as well.
+  std::vector<std::string> policies;
   std::vector<int> budgets;
   std::string out_dir;
   int samples = 10;                // per data item; 0 takes every sample of a file (not for RULER)
@@ -66,7 +68,8 @@ struct EvalSummary {
 EvalSummary run_eval(const EvalOptions& options, const Model& model, const Tokenizer& tokenizer,
                      std::shared_ptr<const LookaheadAdapter> adapter);
 
-// Folder name of a configuration: "full" for the full cache, else "<policy>-b<budget>".
+// Folder name of a configuration: "full" for the full cache, else "<policy>-b<budget>" with the
+// colons of a policy spec replaced by underscores.
 std::string config_folder_name(const std::string& policy, int budget);
 
 }  // namespace lkv::eval
