@@ -180,6 +180,10 @@ TrainResult train_lookahead(const Model& model, const Tokenizer& tokenizer, cons
       cache_bytes += static_cast<double>(cache->bytes());
       ex.cache = std::move(cache);
     }
+    if (ex.truth && (i + 1) % 10 == 0) {
+      spdlog::info("prompt caches: {}/{} prefilled, {:.2f} GiB kept", i + 1, prompts.size(),
+                   cache_bytes / (1024.0 * 1024.0 * 1024.0));
+    }
   }
   const double gt_seconds = gt_timer.elapsed_ms() / 1000.0;
   // The store's records moved while it grew, so look every example up again.
