@@ -52,6 +52,7 @@ struct Reader {
       return;
     }
     out.resize(static_cast<size_t>(n));
+    if (n == 0) return;  // memcpy needs valid pointers even for zero bytes
     std::memcpy(out.data(), data.data() + pos, static_cast<size_t>(n) * sizeof(T));
     pos += static_cast<size_t>(n) * sizeof(T);
   }
