@@ -1,6 +1,6 @@
 // The quick evaluation suite on the two real models: two RULER tasks at 2K tokens, two samples
-// each, every policy (lookaheadkv with the trained module from adapters/ when present, else a
-// freshly initialized one) at budgets 64 and 128, plus one MT-Bench question on SmolLM2 when
+// each, every policy at budgets 64 and 128. lookaheadkv uses the trained module from adapters/
+// when present, else a freshly initialized one. SmolLM2 also runs one MT-Bench question when
 // scripts/fetch_mtbench.sh has installed the questions. It checks that the sweep completes and its
 // results are consistent, not how good the policies are; the scores are printed as a report.
 // Named RealModel so the sanitizer run skips it (eval_runner_test.cpp covers the same code on a

@@ -45,24 +45,28 @@ Runner add_eval(CLI::App& app) {
   eval::EvalOptions& o = args->options;
   o.policies = {"streamingllm", "h2o", "snapkv", "pyramidkv", "laq"};
   o.budgets = {64, 128, 256, 512};
+
   app.add_option("-m,--model", o.model_path, "GGUF model file")->required();
   app.add_option("--data", o.data,
                  "Data sets, comma-separated: FILE.jsonl (LongBench format), ruler:TASK@LENGTH (TASK 'all' for every "
                  "RULER task, LENGTH in tokens, K suffix allowed), mtbench or mtbench:FILE")
       ->delimiter(',')
       ->required();
-  app.add_option("--policies", o.policies, "Eviction policies, each NAME or NAME:KEY=VALUE... (snapkv:window=16); the full cache always runs as the "
-                 "reference")
+  app.add_option("--policies", o.policies,
+                 "Eviction policies, each NAME or NAME:KEY=VALUE... (snapkv:window=16); the full cache always runs "
+                 "as the reference")
       ->delimiter(',')
       ->capture_default_str();
   app.add_option("--budgets", o.budgets, "Budgets: entries kept per KV head in each evicted layer")
       ->delimiter(',')
       ->capture_default_str();
   app.add_option("--out", o.out_dir, "Results folder; one subfolder per model, data set and configuration")->required();
+
   app.add_option("--samples", o.samples, "Samples per data set (the first N of a file; 0: all of a file)")
       ->capture_default_str();
   app.add_option("--seed", o.seed, "Seed of the generated RULER samples")->capture_default_str();
   app.add_option("--adapter", o.adapter_path, "LookaheadKV module (GGUF adapter) for the lookaheadkv policy");
+
   app.add_flag("--chat", o.chat, "Wrap prompts in the model's chat template (MT-Bench always uses it)");
   app.add_flag("--split-question", o.split_question,
                "Evict the context only and prefill the question after eviction (kvpress's default); by default the "
@@ -72,6 +76,7 @@ Runner add_eval(CLI::App& app) {
   app.add_option("--haystack", o.haystack_dir,
                  "Haystack texts for RULER tasks (scripts/fetch_haystacks.sh), or 'builtin' for the built-in prose")
       ->capture_default_str();
+
   app.add_option("-t,--threads", o.threads, "Worker threads")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("-c,--ctx-size", o.n_ctx,
                  "Context size in tokens; 0 uses the model's trained context. Longer file prompts are cut in the middle")

@@ -121,6 +121,8 @@ class Sweep {
   Session session_;
   std::optional<ChatTemplate> chat_;
   std::vector<int> layers_;
+  std::string model_fingerprint_;  // computed once: identity() is called per configuration
+  std::string adapter_hash_;
 
   std::vector<std::string> policy_names_;  // evicting --policies items, in order
   std::map<std::pair<std::string, int>, std::shared_ptr<const EvictionPolicy>> policies_;
@@ -141,6 +143,8 @@ Sweep::Sweep(const EvalOptions& options, const Model& model, const Tokenizer& to
   if (options_.samples < 0) fail("invalid --samples {}: use 1 or more, or 0 for every sample of a file", options_.samples);
   if (options_.max_new_tokens < 0) fail("invalid --max-new-tokens {}: use 1 or more, or 0 for each task's own", options_.max_new_tokens);
   layers_ = EvictionPolicy::evicted_layers(session_.cache());
+  model_fingerprint_ = model_fingerprint(*model_.file);
+  if (adapter_) adapter_hash_ = adapter_hash(*adapter_);
 }
 
 void Sweep::build_policies() {
@@ -185,7 +189,7 @@ json Sweep::identity(const DataSet& set, const Config& config) const {
   json policy = config.policy ? config.policy->params_json() : json{{"name", "full"}};
   json id = {{"format", 1},
              {"model", file_stem(options_.model_path)},
-             {"model_fingerprint", model_fingerprint(*model_.file)},
+             {"model_fingerprint", model_fingerprint_},
              {"task", set.name},
              {"data", set.source},
              {"policy", policy},
@@ -196,7 +200,7 @@ json Sweep::identity(const DataSet& set, const Config& config) const {
              {"max_new_tokens", options_.max_new_tokens}};
   if (config.policy && config.policy->name() == "lookaheadkv" && adapter_) {
     id["policy"].erase("adapter");  // a path; the module is identified by its contents below
-    id["adapter"] = {{"parameters_fnv1a64", adapter_hash(*adapter_)},
+    id["adapter"] = {{"parameters_fnv1a64", adapter_hash_},
                      {"trained_steps", adapter_->training.steps},
                      {"file", options_.adapter_path.empty() ? "" : fs::path(options_.adapter_path).filename().string()}};
   }
