@@ -335,14 +335,20 @@ TEST(EvalReport, RendersTablesAndPlot) {
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
   EXPECT_NE(svg.find(">a@1024<"), std::string::npos);
   EXPECT_NE(svg.find(">average<"), std::string::npos);
-  EXPECT_NE(svg.find("stroke-dasharray"), std::string::npos);  // the full-cache line
+  // The full-cache line: once in the legend and once in each of the three panels.
+  size_t full_lines = 0;
+  const std::string full_line = "stroke=\"black\" stroke-dasharray=\"5,3\"";
+  for (size_t at = svg.find(full_line); at != std::string::npos; at = svg.find(full_line, at + 1)) ++full_lines;
+  EXPECT_EQ(full_lines, 4u);
   EXPECT_NE(svg.find("<polyline"), std::string::npos);
   EXPECT_NE(svg.find(">snapkv<"), std::string::npos);
 
-  const std::vector<std::string> written = write_report(scratch.path.string(), (scratch.path / "r.md").string());
+  // The output folder is created when missing.
+  const fs::path md_path = scratch.path / "reports" / "r.md";
+  const std::vector<std::string> written = write_report(scratch.path.string(), md_path.string());
   ASSERT_EQ(written.size(), 2u);
-  EXPECT_TRUE(fs::exists(scratch.path / "r-tiny.svg"));
-  EXPECT_NE(read_text(scratch.path / "r.md").find("(r-tiny.svg)"), std::string::npos);
+  EXPECT_TRUE(fs::exists(scratch.path / "reports" / "r-tiny.svg"));
+  EXPECT_NE(read_text(md_path).find("(r-tiny.svg)"), std::string::npos);
 }
 
 TEST(EvalReport, EmptyFolderIsAnError) {

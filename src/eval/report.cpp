@@ -105,7 +105,9 @@ std::string markdown_table(const std::vector<ResultRow>& rows,
     out += fmt::format("| {} | {} |", policy, policy == "full" ? "–" : std::to_string(budget));
     for (const std::string& task : tasks) {
       const ResultRow* r = find_row(rows, task, policy, budget);
-      out += " " + (r ? cell(*r) + (r->complete ? "" : "*") : std::string("–")) + " |";
+      std::string text = "–";
+      if (r) text = cell(*r) + (r->complete ? "" : "*");
+      out += " " + text + " |";
     }
     const double avg = average_over_tasks(rows, policy, budget, value);
     out += std::isnan(avg) ? " – |\n" : fmt::format(" {:.1f} |\n", avg);
@@ -168,7 +170,7 @@ std::string render_markdown(const std::vector<ResultRow>& rows, const std::vecto
     }
     int samples = 0;
     for (const ResultRow& r : mine) samples = std::max(samples, r.n);
-    out += fmt::format("### Score (up to {} samples per task)\n\n", samples);
+    out += fmt::format("### Score (samples per task: up to {})\n\n", samples);
     out += markdown_table(
         mine, [](const ResultRow& r) { return fmt::format("{:.1f}", r.score); },
         [](const ResultRow& r) { return r.score; });
@@ -203,10 +205,13 @@ std::string render_svg(const std::vector<ResultRow>& all_rows, const std::string
   const int height = kTop + n_rows * kPanelH + 10;
   static const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                   "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
-  auto color_of = [&](const std::string& policy) {
-    const size_t i = static_cast<size_t>(std::find(policies.begin(), policies.end(), policy) - policies.begin());
-    return kColors[i % (sizeof(kColors) / sizeof(kColors[0]))];
+  // Lines of policies that score alike overlap, so every other policy is drawn dashed.
+  static const char* kDashes[] = {"none", "6,3"};
+  auto index_of = [&](const std::string& policy) {
+    return static_cast<size_t>(std::find(policies.begin(), policies.end(), policy) - policies.begin());
   };
+  auto color_of = [&](const std::string& policy) { return kColors[index_of(policy) % (sizeof(kColors) / sizeof(kColors[0]))]; };
+  auto dash_of = [&](const std::string& policy) { return kDashes[index_of(policy) % 2]; };
 
   std::string svg = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
@@ -217,8 +222,9 @@ std::string render_svg(const std::vector<ResultRow>& all_rows, const std::string
   // Legend.
   int lx = 10;
   for (const std::string& policy : policies) {
-    svg += fmt::format("<line x1=\"{}\" y1=\"40\" x2=\"{}\" y2=\"40\" stroke=\"{}\" stroke-width=\"2\"/>", lx, lx + 18,
-                       color_of(policy));
+    svg += fmt::format(
+        "<line x1=\"{}\" y1=\"40\" x2=\"{}\" y2=\"40\" stroke=\"{}\" stroke-width=\"2\" stroke-dasharray=\"{}\"/>", lx,
+        lx + 18, color_of(policy), dash_of(policy));
     svg += fmt::format("<text x=\"{}\" y=\"44\">{}</text>\n", lx + 22, xml_escape(policy));
     lx += 30 + 7 * static_cast<int>(policy.size());
   }
@@ -276,8 +282,9 @@ std::string render_svg(const std::vector<ResultRow>& all_rows, const std::string
                                color_of(policy));
       }
       if (points.empty()) continue;
-      svg += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\"/>{}\n", points,
-                         color_of(policy), markers);
+      svg += fmt::format(
+          "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" stroke-dasharray=\"{}\"/>{}\n", points,
+          color_of(policy), dash_of(policy), markers);
     }
   }
   svg += "</svg>\n";
@@ -287,6 +294,7 @@ std::string render_svg(const std::vector<ResultRow>& all_rows, const std::string
 std::vector<std::string> write_report(const std::string& dir, const std::string& out_md) {
   const std::vector<ResultRow> rows = collect_results(dir);
   const fs::path md_path(out_md);
+  if (!md_path.parent_path().empty()) fs::create_directories(md_path.parent_path());
   const std::string stem = md_path.stem().string();
   std::vector<std::string> written, svg_names;
   for (const std::string& model : models_in(rows)) {
