@@ -314,9 +314,11 @@ TEST(EvalReport, RendersTablesAndPlot) {
   write_metrics(scratch.path, "a@1024", "snapkv", 128, 80, 80);
   write_metrics(scratch.path, "b@1024", "snapkv", 128, 60, 70, false);
   write_metrics(scratch.path, "a@1024", "h2o", 64, 10, 20);
+  write_metrics(scratch.path, "c@2048", "full", 0, 40, 100);
+  write_metrics(scratch.path, "c@2048", "snapkv", 64, 20, 30);
 
   const std::vector<ResultRow> rows = collect_results(scratch.path.string());
-  ASSERT_EQ(rows.size(), 7u);
+  ASSERT_EQ(rows.size(), 9u);
   const std::string md = render_markdown(rows, {"report-tiny.svg"});
   EXPECT_NE(md.find("## tiny"), std::string::npos) << md;
   EXPECT_NE(md.find("![score against budget, tiny](report-tiny.svg)"), std::string::npos) << md;
@@ -326,6 +328,12 @@ TEST(EvalReport, RendersTablesAndPlot) {
   EXPECT_NE(md.find("| snapkv | 64 | 50.0 | 70.0 | 60.0 |"), std::string::npos) << md;
   EXPECT_NE(md.find("| snapkv | 128 | 80.0 | 60.0* | 70.0 |"), std::string::npos) << md;
   EXPECT_NE(md.find("| snapkv | 64 | 40 / 20 | 60 / 30 | 50.0 |"), std::string::npos) << md;
+  // Each prompt length gets its own tables and averages.
+  EXPECT_NE(md.find("### Score at 1024 tokens (samples per task: up to 4)"), std::string::npos) << md;
+  EXPECT_NE(md.find("### Score at 2048 tokens"), std::string::npos) << md;
+  EXPECT_LT(md.find("### Score at 1024 tokens"), md.find("### Score at 2048 tokens"));
+  EXPECT_NE(md.find("| policy | budget | c@2048 | average |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| snapkv | 64 | 20.0 | 20.0 |"), std::string::npos) << md;
   // Rows follow the policy order full, streamingllm, h2o, snapkv, ...
   EXPECT_LT(md.find("| full |"), md.find("| h2o |"));
   EXPECT_LT(md.find("| h2o |"), md.find("| snapkv | 64 |"));
@@ -334,12 +342,13 @@ TEST(EvalReport, RendersTablesAndPlot) {
   EXPECT_EQ(svg.rfind("<svg", 0), 0u);
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
   EXPECT_NE(svg.find(">a@1024<"), std::string::npos);
-  EXPECT_NE(svg.find(">average<"), std::string::npos);
-  // The full-cache line: once in the legend and once in each of the three panels.
+  EXPECT_NE(svg.find(">average @1024<"), std::string::npos);
+  EXPECT_NE(svg.find(">average @2048<"), std::string::npos);
+  // The full-cache line: once in the legend and once in each of the five panels.
   size_t full_lines = 0;
   const std::string full_line = "stroke=\"black\" stroke-dasharray=\"5,3\"";
   for (size_t at = svg.find(full_line); at != std::string::npos; at = svg.find(full_line, at + 1)) ++full_lines;
-  EXPECT_EQ(full_lines, 4u);
+  EXPECT_EQ(full_lines, 6u);
   EXPECT_NE(svg.find("<polyline"), std::string::npos);
   EXPECT_NE(svg.find(">snapkv<"), std::string::npos);
 

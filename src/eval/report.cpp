@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -38,6 +39,29 @@ std::vector<ResultRow> rows_of(const std::vector<ResultRow>& rows, const std::st
   for (const ResultRow& r : rows) {
     if (r.model == model) out.push_back(r);
   }
+  return out;
+}
+
+// The prompt length in a data set's folder name ("niah_single_2@4096" → "4096"); "" without one.
+std::string length_of(const std::string& task) {
+  const size_t at = task.rfind('@');
+  return at == std::string::npos ? "" : task.substr(at + 1);
+}
+
+// Rows grouped by prompt length, shortest first, then the data sets without a length (MT-Bench):
+// averages over tasks of different lengths would mix two difficulties.
+std::vector<std::pair<std::string, std::vector<ResultRow>>> length_groups(const std::vector<ResultRow>& rows) {
+  std::map<std::pair<int64_t, std::string>, std::vector<ResultRow>> groups;
+  for (const ResultRow& r : rows) {
+    const std::string length = length_of(r.task);
+    int64_t key = INT64_MAX;
+    if (!length.empty() && length.find_first_not_of("0123456789") == std::string::npos && length.size() < 12) {
+      key = std::stoll(length);
+    }
+    groups[{key, length}].push_back(r);
+  }
+  std::vector<std::pair<std::string, std::vector<ResultRow>>> out;
+  for (auto& [key, members] : groups) out.emplace_back(key.second, std::move(members));
   return out;
 }
 
@@ -168,25 +192,40 @@ std::string render_markdown(const std::vector<ResultRow>& rows, const std::vecto
     if (i < svg_names.size() && !svg_names[i].empty()) {
       out += fmt::format("![score against budget, {}]({})\n\n", models[i], svg_names[i]);
     }
-    int samples = 0;
-    for (const ResultRow& r : mine) samples = std::max(samples, r.n);
-    out += fmt::format("### Score (samples per task: up to {})\n\n", samples);
-    out += markdown_table(
-        mine, [](const ResultRow& r) { return fmt::format("{:.1f}", r.score); },
-        [](const ResultRow& r) { return r.score; });
-    out += "\n### Fidelity to the full cache (ROUGE-L / exact %)\n\n";
-    out += markdown_table(
-        mine,
-        [](const ResultRow& r) { return fmt::format("{:.0f} / {:.0f}", r.fidelity_rouge_l, r.exact_match); },
-        [](const ResultRow& r) { return r.fidelity_rouge_l; });
+    for (const auto& [length, group] : length_groups(mine)) {
+      const std::string at = length.empty() ? "" : fmt::format(" at {} tokens", length);
+      int samples = 0;
+      for (const ResultRow& r : group) samples = std::max(samples, r.n);
+      out += fmt::format("### Score{} (samples per task: up to {})\n\n", at, samples);
+      out += markdown_table(
+          group, [](const ResultRow& r) { return fmt::format("{:.1f}", r.score); },
+          [](const ResultRow& r) { return r.score; });
+      out += fmt::format("\n### Fidelity to the full cache{} (ROUGE-L / exact %)\n\n", at);
+      out += markdown_table(
+          group,
+          [](const ResultRow& r) { return fmt::format("{:.0f} / {:.0f}", r.fidelity_rouge_l, r.exact_match); },
+          [](const ResultRow& r) { return r.fidelity_rouge_l; });
+      out += "\n";
+    }
   }
   return out;
 }
 
 std::string render_svg(const std::vector<ResultRow>& all_rows, const std::string& model) {
   const std::vector<ResultRow> rows = rows_of(all_rows, model);
-  std::vector<std::string> panels = tasks_in(rows);
-  panels.push_back("average");
+  // One panel per task and one average per prompt length, each over that length's rows.
+  struct Panel {
+    std::string title;
+    std::string task;                // empty for an average panel
+    std::vector<ResultRow> members;  // the rows an average panel averages
+  };
+  std::vector<Panel> panels;
+  const auto groups = length_groups(rows);
+  for (const auto& [length, group] : groups) {
+    for (const std::string& task : tasks_in(group)) panels.push_back({task, task, {}});
+    const bool labelled = groups.size() > 1 && !length.empty();
+    panels.push_back({labelled ? "average @" + length : "average", "", group});
+  }
   std::set<int> budget_set;
   std::vector<std::string> policies;
   for (const ResultRow& r : rows) {
@@ -233,8 +272,8 @@ std::string render_svg(const std::vector<ResultRow>& all_rows, const std::string
   svg += fmt::format("<text x=\"{}\" y=\"44\">full cache</text>\n", lx + 22);
 
   for (size_t p = 0; p < panels.size(); ++p) {
-    const std::string& task = panels[p];
-    const bool average = p + 1 == panels.size();
+    const Panel& panel = panels[p];
+    const bool average = panel.task.empty();
     const int ox = static_cast<int>(p % kCols) * kPanelW + 5;
     const int oy = kTop + static_cast<int>(p / kCols) * kPanelH;
     const int x0 = ox + kMarginL, x1 = ox + kPanelW - kMarginR, y0 = oy + kMarginT, y1 = oy + kPanelH - kMarginB;
@@ -247,12 +286,12 @@ std::string render_svg(const std::vector<ResultRow>& all_rows, const std::string
       return x0 + (x1 - x0) * (std::log2(budget) - lo) / (hi - lo);
     };
     auto value = [&](const std::string& policy, int budget) {
-      if (average) return average_over_tasks(rows, policy, budget, [](const ResultRow& r) { return r.score; });
-      const ResultRow* r = find_row(rows, task, policy, budget);
+      if (average) return average_over_tasks(panel.members, policy, budget, [](const ResultRow& r) { return r.score; });
+      const ResultRow* r = find_row(rows, panel.task, policy, budget);
       return r ? r->score : std::nan("");
     };
 
-    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>\n", x0, oy + 14, xml_escape(task));
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>\n", x0, oy + 14, xml_escape(panel.title));
     svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#999\"/>\n", x0, y0,
                        x1 - x0, y1 - y0);
     for (int tick = 0; tick <= 100; tick += 25) {

@@ -1,5 +1,5 @@
 // Reports over an eval results folder: Markdown tables (task × policy × budget, with the average
-// over tasks) and one SVG plot per model of score against budget. The plot has one panel per task
+// over tasks, per prompt length) and one SVG plot per model of score against budget. The plot has one panel per task
 // and one for the average, with the full cache as a dashed horizontal line. The SVG is written by
 // hand.
 #pragma once
