@@ -17,16 +17,40 @@ void rms_norm(const float* x, const float* weight, float* y, int n, float eps) {
 void rope(float* x, int n_heads, int head_dim, int n_rot, int32_t position, float base, float freq_scale,
           RopeStyle style) {
   const int half = n_rot / 2;
-  // Angles are computed in double: at 32K positions a float angle loses several bits.
-  thread_local std::vector<float> cos_table, sin_table;
-  cos_table.resize(static_cast<size_t>(half));
-  sin_table.resize(static_cast<size_t>(half));
-  for (int i = 0; i < half; ++i) {
-    const double theta = static_cast<double>(position) * freq_scale *
-                         std::pow(static_cast<double>(base), -2.0 * i / static_cast<double>(n_rot));
-    cos_table[static_cast<size_t>(i)] = static_cast<float>(std::cos(theta));
-    sin_table[static_cast<size_t>(i)] = static_cast<float>(std::sin(theta));
+  // Angles are computed in double: at 32K positions a float angle loses several bits. The tables
+  // are kept per thread for the last (position, base, scale, n_rot): a layer rotates Q and K of the
+  // same position back to back, and the frequencies depend only on base and n_rot.
+  struct Tables {
+    std::vector<double> freq;
+    std::vector<float> cos, sin;
+    double freq_base = 0.0;
+    int freq_rot = -1;
+    int32_t position = -1;
+    float base = 0.0f, scale = 0.0f;
+    int n_rot = -1;
+  };
+  thread_local Tables t;
+  if (t.freq_rot != n_rot || t.freq_base != static_cast<double>(base)) {
+    t.freq.resize(static_cast<size_t>(half));
+    for (int i = 0; i < half; ++i) {
+      t.freq[static_cast<size_t>(i)] = std::pow(static_cast<double>(base), -2.0 * i / static_cast<double>(n_rot));
+    }
+    t.freq_base = static_cast<double>(base);
+    t.freq_rot = n_rot;
+    t.n_rot = -1;  // the angles below depend on the frequencies
   }
+  if (t.position != position || t.base != base || t.scale != freq_scale || t.n_rot != n_rot) {
+    t.cos.resize(static_cast<size_t>(half));
+    t.sin.resize(static_cast<size_t>(half));
+    for (int i = 0; i < half; ++i) {
+      const double theta = static_cast<double>(position) * freq_scale * t.freq[static_cast<size_t>(i)];
+      t.cos[static_cast<size_t>(i)] = static_cast<float>(std::cos(theta));
+      t.sin[static_cast<size_t>(i)] = static_cast<float>(std::sin(theta));
+    }
+    t.position = position, t.base = base, t.scale = freq_scale, t.n_rot = n_rot;
+  }
+  const std::vector<float>& cos_table = t.cos;
+  const std::vector<float>& sin_table = t.sin;
   for (int h = 0; h < n_heads; ++h) {
     float* v = x + static_cast<size_t>(h) * head_dim;
     for (int i = 0; i < half; ++i) {

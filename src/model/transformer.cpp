@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "model/attention_tile.h"
 #include "model/ops.h"
 #include "model/vec_f32.h"
 #include "tensor/quantize.h"
@@ -118,91 +119,79 @@ void Transformer::attention(int layer, int m, const int32_t* positions, const fl
     for (int g = 0; g < hp.n_head_kv; ++g) masks[static_cast<size_t>(g)] = observer->entry_mask(layer, g, n_entries);
   }
 
-  // Tasks: (head, block of query rows). Small blocks keep both threads busy on short batches.
+  // Tasks: (KV head, block of query rows, slice of the KV head's query heads). A tile holds the
+  // slice's heads at every row of the block, so each K/V row it loads serves all of them. Small
+  // blocks keep both threads busy on short batches; when there are too few (KV head, block) pairs,
+  // as in decode, the group's heads are split over tasks instead.
+  const int n_threads = pool_->size();
   const int rows_per_task = std::max(1, std::min(16, m / 2));
   const int blocks = (m + rows_per_task - 1) / rows_per_task;
-  std::vector<std::vector<float>> scores(static_cast<size_t>(pool_->size()));
+  int slices = 1;
+  if (hp.n_head_kv * blocks < 2 * n_threads) {
+    slices = std::min(n_gqa, (2 * n_threads + hp.n_head_kv * blocks - 1) / (hp.n_head_kv * blocks));
+  }
+  const int heads_per_slice = (n_gqa + slices - 1) / slices;
+  slices = (n_gqa + heads_per_slice - 1) / heads_per_slice;
+  const int max_tile = rows_per_task * heads_per_slice;
 
-  // One task's rows for query head h. KV is float (f32 cache) or uint16_t (f16 cache). vec::dot and
-  // vec::axpy have an overload for each, so both types run the same arithmetic in the same order.
-  auto attend_block = [&]<typename KV>(int h, int block, int thread, const KV* keys, const KV* values) {
-    const int g = h / n_gqa;
+  if (attn_scratch_.size() < static_cast<size_t>(n_threads)) attn_scratch_.resize(static_cast<size_t>(n_threads));
+  const int64_t stride = std::max(1, n_entries);
+  const bool f16 = cache.type() == KVCacheType::F16;
+
+  const int64_t tasks = static_cast<int64_t>(hp.n_head_kv) * blocks * slices;
+  pool_->run(tasks, [&](int64_t task, int thread) {
+    const int g = static_cast<int>(task / (static_cast<int64_t>(blocks) * slices));
+    const int block = static_cast<int>((task / slices) % blocks);
+    const int slice = static_cast<int>(task % slices);
+    const int h_begin = g * n_gqa + slice * heads_per_slice;
+    const int h_end = std::min(g * n_gqa + n_gqa, h_begin + heads_per_slice);
+    const int r_begin = block * rows_per_task;
+    const int r_end = std::min(m, r_begin + rows_per_task);
     const int32_t* pos = cache.positions(layer, g);
-    const uint8_t* mask = masks.empty() ? nullptr : masks[static_cast<size_t>(g)];
-    std::vector<float>& s = scores[static_cast<size_t>(thread)];
-    if (static_cast<int>(s.size()) < n_entries) s.resize(static_cast<size_t>(n_entries));
 
-    const int r_end = std::min(m, (block + 1) * rows_per_task);
-    for (int r = block * rows_per_task; r < r_end; ++r) {
+    AttentionScratch& sc = attn_scratch_[static_cast<size_t>(thread)];
+    const size_t cap = static_cast<size_t>(max_tile);
+    if (sc.probs.size() < cap * static_cast<size_t>(stride)) sc.probs.resize(cap * static_cast<size_t>(stride));
+    sc.q.clear(), sc.out.clear(), sc.lo.clear(), sc.hi.clear(), sc.head.clear(), sc.row.clear();
+    for (int r = r_begin; r < r_end; ++r) {
       const int32_t p = positions[r];
       const int hi = static_cast<int>(std::upper_bound(pos, pos + n_entries, p) - pos);
       const int lo = swa ? static_cast<int>(std::lower_bound(pos, pos + hi, p - hp.sliding_window + 1) - pos) : 0;
-      const float* qr = q + (static_cast<size_t>(r) * n_head + h) * hd;
-      float* o = out + (static_cast<size_t>(r) * n_head + h) * hd;
-      std::fill(o, o + hd, 0.0f);
-      if (hi <= lo) continue;
-
-      if (mask) {
-        // Same arithmetic in the same order as the unmasked loop below, over the visible entries
-        // only, so a masked full cache and a compacted cache give identical results.
-        float max_score = -std::numeric_limits<float>::infinity();
-        for (int j = lo; j < hi; ++j) {
-          if (!mask[j]) continue;
-          s[static_cast<size_t>(j)] = vec::dot(qr, keys + static_cast<size_t>(j) * hd, hd);
-          max_score = std::max(max_score, s[static_cast<size_t>(j)]);
-        }
-        double sum = 0.0;
-        for (int j = lo; j < hi; ++j) {
-          if (!mask[j]) {
-            s[static_cast<size_t>(j)] = 0.0f;
-            continue;
-          }
-          const float e = std::exp(s[static_cast<size_t>(j)] - max_score);
-          s[static_cast<size_t>(j)] = e;
-          sum += e;
-        }
-        if (sum == 0.0) continue;  // every visible entry masked: the output stays zero
-        const float inv = static_cast<float>(1.0 / sum);
-        for (int j = lo; j < hi; ++j) {
-          if (!mask[j]) continue;
-          s[static_cast<size_t>(j)] *= inv;
-          vec::axpy(s[static_cast<size_t>(j)], values + static_cast<size_t>(j) * hd, o, hd);
-        }
-      } else {
-        float max_score = -std::numeric_limits<float>::infinity();
-        for (int j = lo; j < hi; ++j) {
-          s[static_cast<size_t>(j)] = vec::dot(qr, keys + static_cast<size_t>(j) * hd, hd);
-          max_score = std::max(max_score, s[static_cast<size_t>(j)]);
-        }
-        double sum = 0.0;
-        for (int j = lo; j < hi; ++j) {
-          const float e = std::exp(s[static_cast<size_t>(j)] - max_score);
-          s[static_cast<size_t>(j)] = e;
-          sum += e;
-        }
-        const float inv = static_cast<float>(1.0 / sum);
-        for (int j = lo; j < hi; ++j) {
-          s[static_cast<size_t>(j)] *= inv;
-          vec::axpy(s[static_cast<size_t>(j)], values + static_cast<size_t>(j) * hd, o, hd);
-        }
-      }
-      if (want_probs) {
-        std::fill(s.begin(), s.begin() + lo, 0.0f);
-        std::fill(s.begin() + hi, s.begin() + n_entries, 0.0f);
-        observer->on_probs(layer, h, r, thread, s.data(), n_entries);
+      for (int h = h_begin; h < h_end; ++h) {
+        const size_t at = (static_cast<size_t>(r) * n_head + h) * hd;
+        sc.q.push_back(q + at);
+        sc.out.push_back(out + at);
+        sc.lo.push_back(lo);
+        sc.hi.push_back(hi);
+        sc.head.push_back(h);
+        sc.row.push_back(r);
       }
     }
-  };
 
-  const bool f16 = cache.type() == KVCacheType::F16;
-  pool_->run(static_cast<int64_t>(n_head) * blocks, [&](int64_t task, int thread) {
-    const int h = static_cast<int>(task / blocks);
-    const int block = static_cast<int>(task % blocks);
-    const int g = h / n_gqa;
+    AttentionTile tile;
+    tile.head_dim = hd;
+    tile.n_query = static_cast<int>(sc.q.size());
+    tile.q = sc.q.data();
+    tile.out = sc.out.data();
+    tile.lo = sc.lo.data();
+    tile.hi = sc.hi.data();
+    tile.mask = masks.empty() ? nullptr : masks[static_cast<size_t>(g)];
+    tile.probs = sc.probs.data();
+    tile.probs_stride = stride;
     if (f16) {
-      attend_block(h, block, thread, cache.keys_f16(layer, g), cache.values_f16(layer, g));
+      attend_tile(tile, cache.keys_f16(layer, g), cache.values_f16(layer, g));
     } else {
-      attend_block(h, block, thread, cache.keys(layer, g), cache.values(layer, g));
+      attend_tile(tile, cache.keys(layer, g), cache.values(layer, g));
+    }
+
+    if (want_probs) {
+      const int e_lo = tile.entry_lo(), e_hi = std::max(e_lo, tile.entry_hi());
+      for (int i = 0; i < tile.n_query; ++i) {
+        float* s = sc.probs.data() + static_cast<size_t>(i) * static_cast<size_t>(stride);
+        std::fill(s, s + e_lo, 0.0f);
+        std::fill(s + e_hi, s + n_entries, 0.0f);
+        observer->on_probs(layer, sc.head[static_cast<size_t>(i)], sc.row[static_cast<size_t>(i)], thread, s, n_entries);
+      }
     }
   });
 }

@@ -84,6 +84,14 @@ class Transformer {
   bool exact_math_ = false;
   // Scratch buffers reused across calls, sized for the largest batch seen.
   std::vector<float> x_, h_, q_, k_, v_, attn_, proj_, gate_, up_;
+  // Per worker thread: one attention tile's probabilities and query bookkeeping.
+  struct AttentionScratch {
+    std::vector<float> probs;
+    std::vector<const float*> q;
+    std::vector<float*> out;
+    std::vector<int> lo, hi, head, row;
+  };
+  std::vector<AttentionScratch> attn_scratch_;
 };
 
 }  // namespace lkv

@@ -1,0 +1,207 @@
+#include "model/attention_tile.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "model/vec_f32.h"
+#include "tensor/float_convert.h"
+
+namespace lkv {
+
+namespace {
+
+// Keys per block: a block of K or V rows (64 KiB in f32 at head_dim 256) stays in L2 while every
+// query of the tile uses it.
+constexpr int kKeyBlock = 64;
+// Queries per micro-kernel call: 4 queries × 2 keys (scores) or 4 queries × 16 lanes (output) keep
+// 8 accumulators and the operands in the 16 AVX2 registers.
+constexpr int kQueryGroup = 4;
+
+inline __m256 load8(const float* x) { return _mm256_loadu_ps(x); }
+inline __m256 load8(const uint16_t* x) { return vec::load_f16(x); }
+inline float to_f32(float x) { return x; }
+inline float to_f32(uint16_t x) { return fp16_to_fp32_fast(x); }
+
+// Finishes one query-key score: the lanes' sum, then the head_dim % 8 tail in order. Every kernel
+// shape ends a score here, so a score does not depend on the shape that computed it.
+template <typename KV>
+inline float finish_score(__m256 acc, const float* q, const KV* k, int from, int hd) {
+  float sum = vec::hsum(acc);
+  for (int i = from; i < hd; ++i) sum += q[i] * to_f32(k[i]);
+  return sum;
+}
+
+// Scores of NQ queries against NK consecutive keys starting at entry j, one accumulator per pair.
+template <typename KV, int NQ, int NK>
+inline void score_kernel(const float* const* q, const KV* keys, int hd, int j, float* probs, int64_t stride) {
+  __m256 acc[NQ][NK];
+#pragma GCC unroll 4
+  for (int a = 0; a < NQ; ++a) {
+#pragma GCC unroll 2
+    for (int b = 0; b < NK; ++b) acc[a][b] = _mm256_setzero_ps();
+  }
+  const KV* k = keys + static_cast<int64_t>(j) * hd;
+  const int hd8 = hd & ~7;
+  for (int c = 0; c < hd8; c += 8) {
+    __m256 kv[NK];
+#pragma GCC unroll 2
+    for (int b = 0; b < NK; ++b) kv[b] = load8(k + static_cast<int64_t>(b) * hd + c);
+#pragma GCC unroll 4
+    for (int a = 0; a < NQ; ++a) {
+      const __m256 qa = _mm256_loadu_ps(q[a] + c);
+#pragma GCC unroll 2
+      for (int b = 0; b < NK; ++b) acc[a][b] = _mm256_fmadd_ps(qa, kv[b], acc[a][b]);
+    }
+  }
+  for (int a = 0; a < NQ; ++a) {
+    for (int b = 0; b < NK; ++b) {
+      probs[a * stride + j + b] = finish_score(acc[a][b], q[a], k + static_cast<int64_t>(b) * hd, hd8, hd);
+    }
+  }
+}
+
+template <typename KV, int NQ>
+void score_block(const float* const* q, const KV* keys, int hd, int j0, int j1, float* probs, int64_t stride) {
+  int j = j0;
+  for (; j + 2 <= j1; j += 2) score_kernel<KV, NQ, 2>(q, keys, hd, j, probs, stride);
+  if (j < j1) score_kernel<KV, NQ, 1>(q, keys, hd, j, probs, stride);
+}
+
+// out[a] += Σ_j probs[a][j] · values[j] over j in [j0, j1), for NQ queries. Each output element
+// accumulates with one fused multiply-add per entry in entry order, whatever the kernel shape.
+template <typename KV, int NQ>
+void output_block(float* const* out, const float* probs, int64_t stride, const KV* values, int hd, int j0, int j1) {
+  int c = 0;
+  for (; c + 16 <= hd; c += 16) {
+    __m256 acc[NQ][2];
+#pragma GCC unroll 4
+    for (int a = 0; a < NQ; ++a) {
+      acc[a][0] = _mm256_loadu_ps(out[a] + c);
+      acc[a][1] = _mm256_loadu_ps(out[a] + c + 8);
+    }
+    for (int j = j0; j < j1; ++j) {
+      const KV* v = values + static_cast<int64_t>(j) * hd + c;
+      const __m256 v0 = load8(v), v1 = load8(v + 8);
+#pragma GCC unroll 4
+      for (int a = 0; a < NQ; ++a) {
+        const __m256 p = _mm256_set1_ps(probs[a * stride + j]);
+        acc[a][0] = _mm256_fmadd_ps(p, v0, acc[a][0]);
+        acc[a][1] = _mm256_fmadd_ps(p, v1, acc[a][1]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int a = 0; a < NQ; ++a) {
+      _mm256_storeu_ps(out[a] + c, acc[a][0]);
+      _mm256_storeu_ps(out[a] + c + 8, acc[a][1]);
+    }
+  }
+  for (; c + 8 <= hd; c += 8) {
+    __m256 acc[NQ];
+    for (int a = 0; a < NQ; ++a) acc[a] = _mm256_loadu_ps(out[a] + c);
+    for (int j = j0; j < j1; ++j) {
+      const __m256 v0 = load8(values + static_cast<int64_t>(j) * hd + c);
+      for (int a = 0; a < NQ; ++a) acc[a] = _mm256_fmadd_ps(_mm256_set1_ps(probs[a * stride + j]), v0, acc[a]);
+    }
+    for (int a = 0; a < NQ; ++a) _mm256_storeu_ps(out[a] + c, acc[a]);
+  }
+  for (; c < hd; ++c) {
+    for (int a = 0; a < NQ; ++a) {
+      float o = out[a][c];
+      for (int j = j0; j < j1; ++j) o = std::fma(probs[a * stride + j], to_f32(values[static_cast<int64_t>(j) * hd + c]), o);
+      out[a][c] = o;
+    }
+  }
+}
+
+// Turns row r's scores over [lo, hi) into probabilities in place: masked entries and entries of
+// [e_lo, e_hi) outside [lo, hi) become 0. A row with no visible entry becomes all zeros.
+void softmax_row(float* s, int lo, int hi, int e_lo, int e_hi, const uint8_t* mask) {
+  float max_score = -std::numeric_limits<float>::infinity();
+  bool any = false;
+  for (int j = lo; j < hi; ++j) {
+    if (mask && !mask[j]) continue;
+    max_score = std::max(max_score, s[j]);
+    any = true;
+  }
+  if (!any) {  // includes the empty range hi <= lo
+    std::fill(s + e_lo, s + e_hi, 0.0f);
+    return;
+  }
+  std::fill(s + e_lo, s + lo, 0.0f);
+  std::fill(s + hi, s + e_hi, 0.0f);
+  double sum = 0.0;
+  for (int j = lo; j < hi; ++j) {
+    if (mask && !mask[j]) {
+      s[j] = 0.0f;
+      continue;
+    }
+    const float e = std::exp(s[j] - max_score);
+    s[j] = e;
+    sum += e;
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int j = lo; j < hi; ++j) s[j] *= inv;
+}
+
+template <typename KV>
+void attend_tile_impl(const AttentionTile& t, const KV* keys, const KV* values) {
+  const int hd = t.head_dim;
+  const int e_lo = t.entry_lo(), e_hi = t.entry_hi();
+  for (int r = 0; r < t.n_query; ++r) std::fill(t.out[r], t.out[r] + hd, 0.0f);
+  if (e_hi <= e_lo) return;
+
+  // Scores for the union of the queries' ranges, key block by key block.
+  for (int kb = e_lo; kb < e_hi; kb += kKeyBlock) {
+    const int kb_end = std::min(e_hi, kb + kKeyBlock);
+    int r = 0;
+    for (; r + kQueryGroup <= t.n_query; r += kQueryGroup) {
+      score_block<KV, kQueryGroup>(t.q + r, keys, hd, kb, kb_end, t.probs + r * t.probs_stride, t.probs_stride);
+    }
+    for (; r < t.n_query; ++r) score_block<KV, 1>(t.q + r, keys, hd, kb, kb_end, t.probs + r * t.probs_stride, t.probs_stride);
+  }
+  for (int r = 0; r < t.n_query; ++r) {
+    softmax_row(t.probs + r * t.probs_stride, t.lo[r], t.hi[r], e_lo, e_hi, t.mask);
+  }
+  // Weighted values. Entries outside a query's range have probability 0 and add exact zeros.
+  for (int kb = e_lo; kb < e_hi; kb += kKeyBlock) {
+    const int kb_end = std::min(e_hi, kb + kKeyBlock);
+    int r = 0;
+    for (; r + kQueryGroup <= t.n_query; r += kQueryGroup) {
+      output_block<KV, kQueryGroup>(t.out + r, t.probs + r * t.probs_stride, t.probs_stride, values, hd, kb, kb_end);
+    }
+    for (; r < t.n_query; ++r) {
+      output_block<KV, 1>(t.out + r, t.probs + r * t.probs_stride, t.probs_stride, values, hd, kb, kb_end);
+    }
+  }
+}
+
+}  // namespace
+
+int AttentionTile::entry_lo() const {
+  int v = std::numeric_limits<int>::max();
+  for (int r = 0; r < n_query; ++r) {
+    if (hi[r] > lo[r]) v = std::min(v, lo[r]);
+  }
+  return v == std::numeric_limits<int>::max() ? 0 : v;
+}
+
+int AttentionTile::entry_hi() const {
+  int v = 0;
+  for (int r = 0; r < n_query; ++r) {
+    if (hi[r] > lo[r]) v = std::max(v, hi[r]);
+  }
+  return v;
+}
+
+void attend_tile(const AttentionTile& tile, const float* keys, const float* values) {
+  attend_tile_impl(tile, keys, values);
+}
+
+void attend_tile(const AttentionTile& tile, const uint16_t* keys, const uint16_t* values) {
+  attend_tile_impl(tile, keys, values);
+}
+
+}  // namespace lkv
