@@ -7,8 +7,15 @@ Both use prefill chunks of 512 tokens and greedy decoding; llama.cpp keeps its d
 cache. Prints prefill tokens/s at each prompt length and decode tokens/s (after the prompt), as
 the median and [min, max] of the repeats, and the ratio ours / llama.cpp of the medians.
 
+A peer is a Python interpreter with llama-cpp-python installed, given as LABEL=PYTHON. With no
+--peer the script's own interpreter is the one peer, labelled llama.cpp. Several peers compare
+builds of llama.cpp in one run, for example the native build against one limited to AVX2:
+  --peer native=.venv-dev/bin/python --peer avx2=.venv-avx2/bin/python
+Each peer runs in its own process and prints the instruction sets its build uses.
+
 Usage: .venv-dev/bin/python scripts/bench_speed.py [--models gemma3,smollm2] [--lengths 512,2048,8192]
                                                   [--repeat 3] [--threads 2] [--decode 64] [--json OUT]
+                                                  [--peer LABEL=PYTHON ...]
 """
 import argparse
 import json
@@ -72,6 +79,23 @@ def llama(model, lengths, repeat, threads, decode):
     return rows
 
 
+def peer_rows(python, name, lengths, repeat, threads, decode):
+    """Runs llama() for one model under another interpreter; returns its rows and system info."""
+    cmd = [python, __file__, "--llama-only", "--models", name, "--lengths", ",".join(map(str, lengths)),
+           "--repeat", str(repeat), "--threads", str(threads), "--decode", str(decode)]
+    out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    rows = {int(n): tuple(v) for n, v in out["rows"].items()}
+    return rows, out["system_info"]
+
+
+def system_info():
+    return llama_cpp.llama_print_system_info().decode().strip()
+
+
+def load_average():
+    return " ".join(pathlib.Path("/proc/loadavg").read_text().split()[:3])
+
+
 def fmt(s):
     return f"{s['median']:.1f} [{s['min']:.1f}, {s['max']:.1f}]"
 
@@ -84,29 +108,57 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--decode", type=int, default=64)
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--peer", action="append", default=[], metavar="LABEL=PYTHON",
+                    help="a llama-cpp-python interpreter to compare with (repeatable)")
+    ap.add_argument("--llama-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     lengths = [int(x) for x in args.lengths.split(",")]
+    if args.llama_only:  # child process of --peer: one model, JSON on stdout
+        rows = llama(MODELS[args.models], lengths, args.repeat, args.threads, args.decode)
+        print(json.dumps({"rows": rows, "system_info": system_info()}))
+        return 0
+    peers = []
+    for spec in args.peer or [f"llama.cpp={sys.executable}"]:
+        label, sep, python = spec.partition("=")
+        if not sep or not label or not python:
+            ap.error(f"--peer {spec!r} is invalid: write LABEL=PYTHON, e.g. avx2=.venv-avx2/bin/python")
+        peers.append((label, python))
     report = []
     print(f"threads {args.threads}, repeats {args.repeat}, decode {args.decode} tokens; tokens/s median [min, max]")
-    print("| model | measure | lookaheadkv | llama.cpp | ratio |")
-    print("|---|---|---|---|---|")
+    print(f"load average at start: {load_average()}")
+    header = "| model | measure | lookaheadkv | " + " | ".join(f"{p} | ratio vs {p}" for p, _ in peers) + " |"
+    print(header)
+    print("|---" * (header.count("|") - 1) + "|")
     for name in args.models.split(","):
         model = MODELS[name]
         a = ours(model, lengths, args.repeat, args.threads, args.decode)
-        b = llama(model, lengths, args.repeat, args.threads, args.decode)
+        results = {}
+        for label, python in peers:
+            results[label], info = peer_rows(python, name, lengths, args.repeat, args.threads, args.decode)
+            print(f"{label} ({python}): {info}", flush=True)
         for n in lengths:
             if n not in a:
                 continue
             for kind, idx in (("prefill", 0), ("decode", 1)):
-                x, y = a[n][idx], b[n][idx]
-                if x is None or y is None:
+                x = a[n][idx]
+                if x is None:
                     continue
                 label = f"{kind} @ {n}" if kind == "prefill" else f"decode after {n}"
-                ratio = x["median"] / y["median"]
-                print(f"| {name} | {label} | {fmt(x)} | {fmt(y)} | {ratio:.2f} |", flush=True)
-                report.append({"model": name, "measure": label, "ours": x, "llama_cpp": y, "ratio": ratio})
+                row = {"model": name, "measure": label, "ours": x, "peers": {}}
+                cells = []
+                for peer, _ in peers:
+                    y = results[peer].get(n, (None, None))[idx]
+                    if y is None:
+                        cells += ["–", "–"]
+                        continue
+                    ratio = x["median"] / y["median"]
+                    cells += [fmt(y), f"{ratio:.2f}"]
+                    row["peers"][peer] = {"llama_cpp": y, "ratio": ratio}
+                print(f"| {name} | {label} | {fmt(x)} | " + " | ".join(cells) + " |", flush=True)
+                report.append(row)
+    print(f"load average at end: {load_average()}")
     if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(report, indent=2))
+        pathlib.Path(args.json).write_text(json.dumps({"peers": dict(peers), "rows": report}, indent=2))
 
 
 if __name__ == "__main__":

@@ -127,7 +127,9 @@ TEST(AttentionTile, MaskEqualsCompactedCache) {
   EXPECT_EQ(0, std::memcmp(masked.data(), compact.data(), sizeof(float) * masked.size()));
   for (int r = 0; r < p.n_query; ++r) {
     for (int j = 0; j < p.n_entries; ++j) {
-      if (!mask[static_cast<size_t>(j)]) EXPECT_EQ(masked_probs[static_cast<size_t>(r) * p.n_entries + j], 0.0f);
+      if (!mask[static_cast<size_t>(j)]) {
+        EXPECT_EQ(masked_probs[static_cast<size_t>(r) * p.n_entries + j], 0.0f);
+      }
     }
   }
 }
