@@ -8,6 +8,7 @@
 
 #include "model/vec_f32.h"
 #include "tensor/float_convert.h"
+#include "tensor/simd_avx2.h"
 
 namespace lkv {
 
@@ -116,15 +117,62 @@ void output_block(float* const* out, const float* probs, int64_t stride, const K
   }
 }
 
+// e^x per lane, for the x ≤ 0 of a softmax (scores minus their maximum). x = n·ln 2 + r with
+// |r| ≤ ln 2 / 2, and e^r from a degree-7 polynomial (the Cephes expf coefficients). The attention
+// tests hold the probabilities to 1e-6 of a float64 softmax. Lanes below −87 give 0.
+inline __m256 exp_ps(__m256 x) {
+  const __m256 min_x = _mm256_set1_ps(-87.0f);
+  const __m256 keep = _mm256_cmp_ps(x, min_x, _CMP_GE_OQ);
+  x = _mm256_max_ps(x, min_x);
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i exponent = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(exponent)), keep);
+}
+
+// Computes s[j] = e^(s[j] − max) for j in [lo, hi), 8 lanes at a time. The tail goes through a
+// padded copy, so every entry uses the same arithmetic.
+void exp_shifted(float* s, int lo, int hi, float max_score) {
+  const __m256 shift = _mm256_set1_ps(max_score);
+  int j = lo;
+  for (; j + 8 <= hi; j += 8) _mm256_storeu_ps(s + j, exp_ps(_mm256_sub_ps(_mm256_loadu_ps(s + j), shift)));
+  if (j < hi) {
+    alignas(32) float tail[8] = {};
+    std::copy(s + j, s + hi, tail);
+    _mm256_store_ps(tail, exp_ps(_mm256_sub_ps(_mm256_load_ps(tail), shift)));
+    std::copy(tail, tail + (hi - j), s + j);
+  }
+}
+
 // Turns row r's scores over [lo, hi) into probabilities in place: masked entries and entries of
-// [e_lo, e_hi) outside [lo, hi) become 0. A row with no visible entry becomes all zeros.
+// [e_lo, e_hi) outside [lo, hi) become 0. A row with no visible entry becomes all zeros. The sum
+// runs in double over 4 accumulators, the k-th visible entry into accumulator k mod 4, so it
+// depends only on the visible entries and their order, not on their positions in the cache.
 void softmax_row(float* s, int lo, int hi, int e_lo, int e_hi, const uint8_t* mask) {
   float max_score = -std::numeric_limits<float>::infinity();
   bool any = false;
-  for (int j = lo; j < hi; ++j) {
-    if (mask && !mask[j]) continue;
-    max_score = std::max(max_score, s[j]);
-    any = true;
+  if (!mask) {
+    any = hi > lo;
+    int j = lo;
+    __m256 vmax = _mm256_set1_ps(max_score);
+    for (; j + 8 <= hi; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(s + j));
+    max_score = avx2::hmax(vmax);
+    for (; j < hi; ++j) max_score = std::max(max_score, s[j]);
+  } else {
+    for (int j = lo; j < hi; ++j) {
+      if (!mask[j]) continue;
+      max_score = std::max(max_score, s[j]);
+      any = true;
+    }
   }
   if (!any) {  // includes the empty range hi <= lo
     std::fill(s + e_lo, s + e_hi, 0.0f);
@@ -132,18 +180,30 @@ void softmax_row(float* s, int lo, int hi, int e_lo, int e_hi, const uint8_t* ma
   }
   std::fill(s + e_lo, s + lo, 0.0f);
   std::fill(s + hi, s + e_hi, 0.0f);
-  double sum = 0.0;
-  for (int j = lo; j < hi; ++j) {
-    if (mask && !mask[j]) {
-      s[j] = 0.0f;
-      continue;
+  exp_shifted(s, lo, hi, max_score);
+
+  double acc[4] = {0.0, 0.0, 0.0, 0.0};
+  if (!mask) {
+    __m256d vacc = _mm256_setzero_pd();
+    int j = lo;
+    for (; j + 4 <= hi; j += 4) vacc = _mm256_add_pd(vacc, _mm256_cvtps_pd(_mm_loadu_ps(s + j)));
+    _mm256_storeu_pd(acc, vacc);
+    for (; j < hi; ++j) acc[(j - lo) & 3] += s[j];
+  } else {
+    int k = 0;
+    for (int j = lo; j < hi; ++j) {
+      if (!mask[j]) {
+        s[j] = 0.0f;
+        continue;
+      }
+      acc[k++ & 3] += s[j];
     }
-    const float e = std::exp(s[j] - max_score);
-    s[j] = e;
-    sum += e;
   }
-  const float inv = static_cast<float>(1.0 / sum);
-  for (int j = lo; j < hi; ++j) s[j] *= inv;
+  const double sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  const __m256 inv = _mm256_set1_ps(static_cast<float>(1.0 / sum));
+  int j = lo;
+  for (; j + 8 <= hi; j += 8) _mm256_storeu_ps(s + j, _mm256_mul_ps(_mm256_loadu_ps(s + j), inv));
+  for (; j < hi; ++j) s[j] *= _mm_cvtss_f32(_mm256_castps256_ps128(inv));
 }
 
 template <typename KV>
