@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "model/vec_f32.h"
+#include "model/attention_tile.h"
 #include "util/error.h"
 
 namespace lkv {
@@ -15,7 +15,12 @@ void add_attention_columns(const KVCache& cache, const std::vector<LayerQueries>
   const int hd = cache.shape().head_dim;
   const int n_gqa = n_head / cache.shape().n_head_kv;
   const int n_tasks = static_cast<int>(queries.size()) * n_head;
-  std::vector<std::vector<float>> scratch(static_cast<size_t>(pool.size()));
+  struct Scratch {
+    std::vector<float> probs;
+    std::vector<const float*> q;
+    std::vector<int> lo, hi;
+  };
+  std::vector<Scratch> scratch(static_cast<size_t>(pool.size()));
   pool.run(n_tasks, [&](int64_t task, int thread) {
     const size_t li = static_cast<size_t>(task / n_head);
     const int h = static_cast<int>(task % n_head);
@@ -26,32 +31,33 @@ void add_attention_columns(const KVCache& cache, const std::vector<LayerQueries>
     const int g = h / n_gqa;
     const int32_t* pos = cache.positions(lq.layer, g);
     float* col = out.layer_scores[li].data() + static_cast<size_t>(h) * n;
-    std::vector<float>& s = scratch[static_cast<size_t>(thread)];
-    s.resize(static_cast<size_t>(n));
-    // Keys are float (f32 cache) or uint16_t (f16 cache), and vec::dot has an overload for each.
-    auto add_rows = [&]<typename K>(const K* keys) {
-      for (int r = 0; r < lq.n_rows; ++r) {
-        const float* qr = lq.q + (static_cast<size_t>(r) * n_head + h) * hd;
-        const int hi = static_cast<int>(std::upper_bound(pos, pos + n, lq.positions[r]) - pos);
-        if (hi == 0) continue;
-        float max_score = -std::numeric_limits<float>::infinity();
-        for (int j = 0; j < hi; ++j) {
-          s[static_cast<size_t>(j)] = vec::dot(qr, keys + static_cast<size_t>(j) * hd, hd);
-          max_score = std::max(max_score, s[static_cast<size_t>(j)]);
-        }
-        double sum = 0.0;
-        for (int j = 0; j < hi; ++j) {
-          s[static_cast<size_t>(j)] = std::exp(s[static_cast<size_t>(j)] - max_score);
-          sum += s[static_cast<size_t>(j)];
-        }
-        const float inv = static_cast<float>(1.0 / sum);
-        for (int j = 0; j < hi; ++j) col[j] += s[static_cast<size_t>(j)] * inv;
-      }
-    };
+
+    // All of the head's query rows form one attention tile, probabilities only.
+    Scratch& sc = scratch[static_cast<size_t>(thread)];
+    sc.probs.resize(static_cast<size_t>(lq.n_rows) * static_cast<size_t>(n));
+    sc.q.clear(), sc.lo.clear(), sc.hi.clear();
+    for (int r = 0; r < lq.n_rows; ++r) {
+      sc.q.push_back(lq.q + (static_cast<size_t>(r) * n_head + h) * hd);
+      sc.lo.push_back(0);
+      sc.hi.push_back(static_cast<int>(std::upper_bound(pos, pos + n, lq.positions[r]) - pos));
+    }
+    AttentionTile tile;
+    tile.head_dim = hd;
+    tile.n_query = lq.n_rows;
+    tile.q = sc.q.data();
+    tile.lo = sc.lo.data();
+    tile.hi = sc.hi.data();
+    tile.probs = sc.probs.data();
+    tile.probs_stride = n;
     if (cache.type() == KVCacheType::F16) {
-      add_rows(cache.keys_f16(lq.layer, g));
+      attend_tile(tile, cache.keys_f16(lq.layer, g), nullptr);
     } else {
-      add_rows(cache.keys(lq.layer, g));
+      attend_tile(tile, cache.keys(lq.layer, g), nullptr);
+    }
+    // Rows are added in order, so a column's sum does not depend on the thread count.
+    for (int r = 0; r < lq.n_rows; ++r) {
+      const float* p = sc.probs.data() + static_cast<size_t>(r) * static_cast<size_t>(n);
+      for (int j = 0; j < sc.hi[static_cast<size_t>(r)]; ++j) col[j] += p[j];
     }
   });
 }

@@ -210,7 +210,9 @@ template <typename KV>
 void attend_tile_impl(const AttentionTile& t, const KV* keys, const KV* values) {
   const int hd = t.head_dim;
   const int e_lo = t.entry_lo(), e_hi = t.entry_hi();
-  for (int r = 0; r < t.n_query; ++r) std::fill(t.out[r], t.out[r] + hd, 0.0f);
+  if (t.out) {
+    for (int r = 0; r < t.n_query; ++r) std::fill(t.out[r], t.out[r] + hd, 0.0f);
+  }
   if (e_hi <= e_lo) return;
 
   // Scores for the union of the queries' ranges, key block by key block.
@@ -225,6 +227,7 @@ void attend_tile_impl(const AttentionTile& t, const KV* keys, const KV* values) 
   for (int r = 0; r < t.n_query; ++r) {
     softmax_row(t.probs + r * t.probs_stride, t.lo[r], t.hi[r], e_lo, e_hi, t.mask);
   }
+  if (!t.out) return;
   // Weighted values. Entries outside a query's range have probability 0 and add exact zeros.
   for (int kb = e_lo; kb < e_hi; kb += kKeyBlock) {
     const int kb_end = std::min(e_hi, kb + kKeyBlock);

@@ -17,7 +17,7 @@ struct AttentionTile {
   int head_dim = 0;
   int n_query = 0;                  // query vectors in the tile
   const float* const* q = nullptr;  // n_query query vectors of head_dim floats, already scaled
-  float* const* out = nullptr;      // n_query output vectors, overwritten
+  float* const* out = nullptr;      // n_query output vectors, overwritten; nullptr for probabilities only
   const int* lo = nullptr;          // per query: first visible cache entry
   const int* hi = nullptr;          // per query: one past the last visible entry
   const uint8_t* mask = nullptr;    // optional, per entry: 0 hides the entry from every query
@@ -32,6 +32,7 @@ struct AttentionTile {
 };
 
 // Keys and values are the KV head's cache rows, [n_entries × head_dim], as f32 or as f16 bits.
+// values may be nullptr when tile.out is nullptr.
 void attend_tile(const AttentionTile& tile, const float* keys, const float* values);
 void attend_tile(const AttentionTile& tile, const uint16_t* keys, const uint16_t* values);
 
