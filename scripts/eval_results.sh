@@ -2,13 +2,13 @@
 # Runs the RULER results sweep of docs/results.md into results/ (git-ignored) and renders
 # results/report.md. Safe to re-run: finished configurations and samples are skipped, and a larger
 # SAMPLES adds only the new samples. Run from the repository root after a Release build.
-#   SAMPLES=1 TASKS=niah_single_2,niah_multikey_1,vt,qa scripts/eval_results.sh
+#   SAMPLES=3 TASKS=niah_single_2,niah_multikey_1,vt,qa scripts/eval_results.sh   (the defaults)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bin=${BIN:-build/lookaheadkv}
 out=${OUT:-results}
-samples=${SAMPLES:-1}
+samples=${SAMPLES:-3}
 tasks=${TASKS:-niah_single_2,niah_multikey_1,vt,qa}
 policies=${POLICIES:-streamingllm,h2o,snapkv,pyramidkv,laq,lookaheadkv}
 budgets=${BUDGETS:-64,128,256,512}
