@@ -41,19 +41,19 @@ inline void score_kernel(const float* const* q, const KV* keys, int hd, int j, f
   __m256 acc[NQ][NK];
 #pragma GCC unroll 4
   for (int a = 0; a < NQ; ++a) {
-#pragma GCC unroll 2
+#pragma GCC unroll 8
     for (int b = 0; b < NK; ++b) acc[a][b] = _mm256_setzero_ps();
   }
   const KV* k = keys + static_cast<int64_t>(j) * hd;
   const int hd8 = hd & ~7;
   for (int c = 0; c < hd8; c += 8) {
     __m256 kv[NK];
-#pragma GCC unroll 2
+#pragma GCC unroll 8
     for (int b = 0; b < NK; ++b) kv[b] = load8(k + static_cast<int64_t>(b) * hd + c);
 #pragma GCC unroll 4
     for (int a = 0; a < NQ; ++a) {
       const __m256 qa = _mm256_loadu_ps(q[a] + c);
-#pragma GCC unroll 2
+#pragma GCC unroll 8
       for (int b = 0; b < NK; ++b) acc[a][b] = _mm256_fmadd_ps(qa, kv[b], acc[a][b]);
     }
   }
@@ -67,6 +67,10 @@ inline void score_kernel(const float* const* q, const KV* keys, int hd, int j, f
 template <typename KV, int NQ>
 void score_block(const float* const* q, const KV* keys, int hd, int j0, int j1, float* probs, int64_t stride) {
   int j = j0;
+  if constexpr (NQ == 1) {
+    // A lone query (decode) takes 8 keys at a time, so 8 independent FMA chains hide the latency.
+    for (; j + 8 <= j1; j += 8) score_kernel<KV, 1, 8>(q, keys, hd, j, probs, stride);
+  }
   for (; j + 2 <= j1; j += 2) score_kernel<KV, NQ, 2>(q, keys, hd, j, probs, stride);
   if (j < j1) score_kernel<KV, NQ, 1>(q, keys, hd, j, probs, stride);
 }
@@ -76,6 +80,22 @@ void score_block(const float* const* q, const KV* keys, int hd, int j0, int j1, 
 template <typename KV, int NQ>
 void output_block(float* const* out, const float* probs, int64_t stride, const KV* values, int hd, int j0, int j1) {
   int c = 0;
+  if constexpr (NQ == 1) {
+    // A lone query (decode) takes 64 lanes at a time: 8 independent FMA chains per entry.
+    for (; c + 64 <= hd; c += 64) {
+      __m256 acc[8];
+#pragma GCC unroll 8
+      for (int k = 0; k < 8; ++k) acc[k] = _mm256_loadu_ps(out[0] + c + 8 * k);
+      for (int j = j0; j < j1; ++j) {
+        const KV* v = values + static_cast<int64_t>(j) * hd + c;
+        const __m256 p = _mm256_set1_ps(probs[j]);
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) acc[k] = _mm256_fmadd_ps(p, load8(v + 8 * k), acc[k]);
+      }
+#pragma GCC unroll 8
+      for (int k = 0; k < 8; ++k) _mm256_storeu_ps(out[0] + c + 8 * k, acc[k]);
+    }
+  }
   for (; c + 16 <= hd; c += 16) {
     __m256 acc[NQ][2];
 #pragma GCC unroll 4
