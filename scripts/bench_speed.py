@@ -80,7 +80,7 @@ def llama(model, lengths, repeat, threads, decode):
 
 
 def peer_rows(python, name, lengths, repeat, threads, decode):
-    """Runs llama() for one model under another interpreter; returns its rows and system info."""
+    """Runs llama() for one model under another interpreter and returns its rows and system info."""
     cmd = [python, __file__, "--llama-only", "--models", name, "--lengths", ",".join(map(str, lengths)),
            "--repeat", str(repeat), "--threads", str(threads), "--decode", str(decode)]
     out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)

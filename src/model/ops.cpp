@@ -17,9 +17,9 @@ void rms_norm(const float* x, const float* weight, float* y, int n, float eps) {
 void rope(float* x, int n_heads, int head_dim, int n_rot, int32_t position, float base, float freq_scale,
           RopeStyle style) {
   const int half = n_rot / 2;
-  // Angles are computed in double: at 32K positions a float angle loses several bits. The tables
-  // are kept per thread for the last (position, base, scale, n_rot): a layer rotates Q and K of the
-  // same position back to back, and the frequencies depend only on base and n_rot.
+  // Angles are computed in double, because at 32K positions a float angle loses several bits.
+  // Each thread keeps the tables of its last (position, base, scale, n_rot), since a layer rotates
+  // Q and K of the same position back to back. The frequencies depend only on base and n_rot.
   struct Tables {
     std::vector<double> freq;
     std::vector<float> cos, sin;

@@ -121,8 +121,8 @@ void Transformer::attention(int layer, int m, const int32_t* positions, const fl
 
   // Tasks: (KV head, block of query rows, slice of the KV head's query heads). A tile holds the
   // slice's heads at every row of the block, so each K/V row it loads serves all of them. Small
-  // blocks keep both threads busy on short batches; when there are too few (KV head, block) pairs,
-  // as in decode, the group's heads are split over tasks instead.
+  // blocks keep both threads busy on short batches. When there are too few (KV head, block)
+  // pairs, as in decode, the group's heads are split over tasks instead.
   const int n_threads = pool_->size();
   const int rows_per_task = std::max(1, std::min(16, m / 2));
   const int blocks = (m + rows_per_task - 1) / rows_per_task;
