@@ -137,7 +137,7 @@ TEST(AttentionTile, MaskEqualsCompactedCache) {
 TEST(AttentionTile, EmptyRangesGiveZeros) {
   Problem p = make_problem(16, 40, 5, 5u);
   for (int r = 0; r < p.n_query; ++r) p.lo[r] = p.hi[r] = 0;
-  p.lo[2] = 10, p.hi[2] = 20;  // one query sees entries; the others see none
+  p.lo[2] = 10, p.hi[2] = 20;  // only query 2 has visible entries
   std::vector<uint8_t> mask(40, 1);
   for (int j = 10; j < 20; ++j) mask[static_cast<size_t>(j)] = 0;  // ... but all of them are masked
   std::vector<float> out, probs;

@@ -49,11 +49,7 @@ void add_attention_columns(const KVCache& cache, const std::vector<LayerQueries>
     tile.hi = sc.hi.data();
     tile.probs = sc.probs.data();
     tile.probs_stride = n;
-    if (cache.type() == KVCacheType::F16) {
-      attend_tile(tile, cache.keys_f16(lq.layer, g), nullptr);
-    } else {
-      attend_tile(tile, cache.keys(lq.layer, g), nullptr);
-    }
+    attend_tile(tile, cache, lq.layer, g);
     // Rows are added in order, so a column's sum does not depend on the thread count.
     for (int r = 0; r < lq.n_rows; ++r) {
       const float* p = sc.probs.data() + static_cast<size_t>(r) * static_cast<size_t>(n);

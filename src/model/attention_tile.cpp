@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kvcache/kv_cache.h"
 #include "model/vec_f32.h"
 #include "tensor/float_convert.h"
 #include "tensor/simd_avx2.h"
@@ -138,8 +139,8 @@ void output_block(float* const* out, const float* probs, int64_t stride, const K
 }
 
 // e^x per lane, for the x ≤ 0 of a softmax (scores minus their maximum). x = n·ln 2 + r with
-// |r| ≤ ln 2 / 2, and e^r from a degree-7 polynomial (the Cephes expf coefficients). The attention
-// tests hold the probabilities to 1e-6 of a float64 softmax. Lanes below −87 give 0.
+// |r| ≤ ln 2 / 2, and e^r from a degree-7 polynomial. The attention tests check the probabilities
+// to 1e-6 against a float64 softmax. Lanes below −87 give 0.
 inline __m256 exp_ps(__m256 x) {
   const __m256 min_x = _mm256_set1_ps(-87.0f);
   const __m256 keep = _mm256_cmp_ps(x, min_x, _CMP_GE_OQ);
@@ -285,6 +286,14 @@ void attend_tile(const AttentionTile& tile, const float* keys, const float* valu
 
 void attend_tile(const AttentionTile& tile, const uint16_t* keys, const uint16_t* values) {
   attend_tile_impl(tile, keys, values);
+}
+
+void attend_tile(const AttentionTile& tile, const KVCache& cache, int layer, int kv_head) {
+  if (cache.type() == KVCacheType::F16) {
+    attend_tile(tile, cache.keys_f16(layer, kv_head), tile.out ? cache.values_f16(layer, kv_head) : nullptr);
+  } else {
+    attend_tile(tile, cache.keys(layer, kv_head), tile.out ? cache.values(layer, kv_head) : nullptr);
+  }
 }
 
 }  // namespace lkv

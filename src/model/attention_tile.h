@@ -1,7 +1,7 @@
-// Softmax attention of a tile of query vectors that share one KV head: the query heads of a GQA
-// group at a few consecutive positions. Every key and value row is loaded once per tile and used by
-// all of the tile's queries, which is what makes prefill attention run at matmul-like speed instead
-// of one dot product and one axpy per query and key.
+// Softmax attention of a tile of query vectors that share one KV head, such as the query heads of a
+// GQA group at a few consecutive positions. Every key and value row is loaded once per tile and
+// used by all of the tile's queries. So prefill attention runs at matmul-like speed instead of one
+// dot product and one axpy per query and key.
 //
 // Each query-key score and each output element are computed in an order that depends neither on the
 // tile's shape nor on where the key sits in the cache. So a query gives bit-identical output alone
@@ -13,17 +13,19 @@
 
 namespace lkv {
 
+class KVCache;
+
 struct AttentionTile {
   int head_dim = 0;
   int n_query = 0;                  // query vectors in the tile
   const float* const* q = nullptr;  // n_query query vectors of head_dim floats, already scaled
-  float* const* out = nullptr;      // n_query output vectors, overwritten; nullptr for probabilities only
+  float* const* out = nullptr;      // n_query output vectors, overwritten, or nullptr for probabilities only
   const int* lo = nullptr;          // per query: first visible cache entry
   const int* hi = nullptr;          // per query: one past the last visible entry
   const uint8_t* mask = nullptr;    // optional, per entry: 0 hides the entry from every query
-  // Scratch for the scores, n_query rows of `probs_stride` floats. On return row r holds query r's
-  // attention probabilities over entries [entry_lo(), entry_hi()) (0 outside its visible range and
-  // on masked entries); the rest of the row is untouched.
+  // Scratch for the scores, n_query rows of `probs_stride` floats. On return row r contains query
+  // r's attention probabilities over entries [entry_lo(), entry_hi()), with 0 outside its visible
+  // range and on masked entries. The rest of the row is left untouched.
   float* probs = nullptr;
   int64_t probs_stride = 0;
 
@@ -35,5 +37,9 @@ struct AttentionTile {
 // values may be nullptr when tile.out is nullptr.
 void attend_tile(const AttentionTile& tile, const float* keys, const float* values);
 void attend_tile(const AttentionTile& tile, const uint16_t* keys, const uint16_t* values);
+
+// Runs the tile on one KV head of a cache layer, f32 or f16. Values are read only when tile.out is
+// set.
+void attend_tile(const AttentionTile& tile, const KVCache& cache, int layer, int kv_head);
 
 }  // namespace lkv

@@ -136,7 +136,6 @@ void Transformer::attention(int layer, int m, const int32_t* positions, const fl
 
   if (attn_scratch_.size() < static_cast<size_t>(n_threads)) attn_scratch_.resize(static_cast<size_t>(n_threads));
   const int64_t stride = std::max(1, n_entries);
-  const bool f16 = cache.type() == KVCacheType::F16;
 
   const int64_t tasks = static_cast<int64_t>(hp.n_head_kv) * blocks * slices;
   pool_->run(tasks, [&](int64_t task, int thread) {
@@ -178,11 +177,7 @@ void Transformer::attention(int layer, int m, const int32_t* positions, const fl
     tile.mask = masks.empty() ? nullptr : masks[static_cast<size_t>(g)];
     tile.probs = sc.probs.data();
     tile.probs_stride = stride;
-    if (f16) {
-      attend_tile(tile, cache.keys_f16(layer, g), cache.values_f16(layer, g));
-    } else {
-      attend_tile(tile, cache.keys(layer, g), cache.values(layer, g));
-    }
+    attend_tile(tile, cache, layer, g);
 
     if (want_probs) {
       const int e_lo = tile.entry_lo(), e_hi = std::max(e_lo, tile.entry_hi());
