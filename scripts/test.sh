@@ -6,8 +6,8 @@
 #      except the slow real-model comparisons and f16-cache checks, which cover no code the
 #      synthetic-model tests miss.
 # Tests run one per core. From a clean clone, CI ran the whole script in 19 minutes on 2 cores
-# with the tests one at a time. After scripts/setup.sh, a clean clone took 22 minutes with tests
-# one per core, on 2 cores shared with an evaluation run. Set LKV_LONG_TESTS=1 for the long
+# with the tests one at a time. After scripts/setup.sh, a clean clone took 12.4 minutes with
+# tests one per core, on 2 idle cores. Set LKV_LONG_TESTS=1 for the long
 # variants of the reference comparisons.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
